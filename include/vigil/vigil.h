@@ -1,0 +1,122 @@
+/*
+ * vigil — a mail threat-hunting engine. The public API.
+ *
+ * Ownership, in one sentence: whatever a function returns through a
+ * pointer-to-pointer (`out`) belongs to the caller and is released with the
+ * matching `_free()`; every other pointer the API returns is borrowed and lives
+ * as long as the handle it came from.
+ *
+ * Handles:
+ *   vigil_ctx      shared, read-only after creation: configuration and data
+ *                  that every thread may use at once;
+ *   vigil_scanner  one per thread: scratch space and the last error's detail;
+ *   vigil_source   a stream of raw messages read from a path (file, mbox,
+ *                  Maildir, directory tree, or "-" for standard input);
+ *   vigil_message  one parsed message and every artifact extracted from it;
+ *                  freeing it frees all of that at once.
+ *
+ * Functions that can fail return 0 or a negative vigil_error; the detail is
+ * fetched from the handle with vigil_scanner_error() / vigil_source_error().
+ */
+#ifndef VIGIL_H
+#define VIGIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VIGIL_VERSION "0.1.0"
+
+/* Error codes. The numbers are part of the ABI: never reuse or renumber. */
+typedef enum vigil_error {
+	VIGIL_OK = 0,
+	VIGIL_ENOMEM = -1,  /* out of memory */
+	VIGIL_EIO = -2,     /* a file could not be opened or read */
+	VIGIL_EPARSE = -3,  /* input is not what it claims to be */
+	VIGIL_ELIMIT = -4,  /* a size, depth or count limit was hit */
+	VIGIL_ECONFIG = -5, /* bad configuration */
+	VIGIL_EINVAL = -6,  /* bad argument from the caller */
+	VIGIL_EDONE = -7,   /* a source has no more messages */
+	VIGIL_EINTERNAL = -8, /* a dependency failed unexpectedly */
+} vigil_error;
+
+/* A short English name for an error code ("out of memory", ...). */
+const char *vigil_strerror(int code);
+
+typedef struct vigil_ctx vigil_ctx;
+typedef struct vigil_scanner vigil_scanner;
+typedef struct vigil_source vigil_source;
+typedef struct vigil_message vigil_message;
+
+/* ---- context ---------------------------------------------------------- */
+
+/* Creates a context with the built-in defaults. Initialises GMime once per
+ * process; call it from the main thread before starting workers. */
+int vigil_ctx_new(vigil_ctx **out);
+void vigil_ctx_free(vigil_ctx *ctx);
+
+/* ---- scanner ---------------------------------------------------------- */
+
+int vigil_scanner_new(vigil_scanner **out, const vigil_ctx *ctx);
+void vigil_scanner_free(vigil_scanner *sc);
+/* Detail of the last error on this scanner, or "" when there was none. */
+const char *vigil_scanner_error(const vigil_scanner *sc);
+
+/* ---- sources ---------------------------------------------------------- */
+
+/* One raw message as a source yields it. `data` is the message with mbox
+ * quoting undone; `path` is the file it came from ("-" for standard input);
+ * `offset` is the byte offset of its mbox `From ` line, or -1 when the message
+ * is a file of its own. Valid until the next vigil_source_next() call. */
+typedef struct vigil_raw_message {
+	const char *data;
+	size_t len;
+	const char *path;
+	int64_t offset;
+	bool truncated; /* the message was larger than VIGIL_MAX_MESSAGE_BYTES */
+} vigil_raw_message;
+
+/* Opens `path` read-only: a message file, an mbox, a Maildir, a directory
+ * tree of those (recognised by content), or "-" for standard input. */
+int vigil_source_open(vigil_source **out, const char *path);
+/* The next message. Returns 0, VIGIL_EDONE at the end, or an error for one
+ * file or message (VIGIL_EIO, VIGIL_EPARSE): the source stays usable and the
+ * next call goes on with the rest. */
+int vigil_source_next(vigil_source *src, vigil_raw_message *out);
+const char *vigil_source_error(const vigil_source *src);
+/* Bytes consumed so far and, when known, in all (else -1): for progress. */
+void vigil_source_progress(const vigil_source *src, uint64_t *done, int64_t *total);
+void vigil_source_free(vigil_source *src);
+
+/* ---- scanning --------------------------------------------------------- */
+
+/* Parses one raw message and extracts its artifacts. A message that hits a
+ * limit or is malformed is not an error: it comes back marked partial. */
+int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *raw);
+void vigil_message_free(vigil_message *msg);
+
+bool vigil_message_partial(const vigil_message *msg);
+const char *vigil_message_id(const vigil_message *msg);
+
+/* ---- output ----------------------------------------------------------- */
+
+typedef enum vigil_format {
+	VIGIL_FORMAT_JSONL = 1, /* one JSON object per line, schema in docs/schema.md */
+	VIGIL_FORMAT_TEXT = 2,  /* a short summary for people */
+} vigil_format;
+
+/* Writes one message in `fmt` to `fp`. Returns 0 or VIGIL_EIO. */
+int vigil_message_write(const vigil_message *msg, vigil_format fmt, FILE *fp);
+
+/* The version of the JSON Lines schema written by vigil_message_write(). */
+#define VIGIL_SCHEMA_VERSION 1
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VIGIL_H */

@@ -1,0 +1,142 @@
+/*
+ * Contexts, scanners, error strings and the message handle's life cycle.
+ * Parsing is in mime/parse.c; output in report/.
+ */
+#include <gmime/gmime.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "message.h"
+#include "scanner.h"
+
+const char *vigil_strerror(int code)
+{
+	switch (code) {
+	case VIGIL_OK: return "success";
+	case VIGIL_ENOMEM: return "out of memory";
+	case VIGIL_EIO: return "input/output error";
+	case VIGIL_EPARSE: return "malformed input";
+	case VIGIL_ELIMIT: return "limit reached";
+	case VIGIL_ECONFIG: return "bad configuration";
+	case VIGIL_EINVAL: return "invalid argument";
+	case VIGIL_EDONE: return "no more messages";
+	case VIGIL_EINTERNAL: return "internal error";
+	}
+	return "unknown error";
+}
+
+static GOnce gmime_once = G_ONCE_INIT;
+
+static gpointer gmime_init_once(gpointer unused)
+{
+	(void)unused;
+	g_mime_init();
+	return NULL;
+}
+
+int vigil_ctx_new(vigil_ctx **out)
+{
+	*out = NULL;
+	g_once(&gmime_once, gmime_init_once, NULL);
+	vigil_ctx *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return VIGIL_ENOMEM;
+	/* psl_latest() picks the newer of the built-in list and the system's
+	 * (Debian's publicsuffix package), so updates reach us without a rebuild. */
+	ctx->psl_owned = psl_latest(NULL);
+	ctx->psl = ctx->psl_owned ? ctx->psl_owned : psl_builtin();
+	if (!ctx->psl) {
+		free(ctx);
+		return VIGIL_EINTERNAL;
+	}
+	*out = ctx;
+	return 0;
+}
+
+void vigil_ctx_free(vigil_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	psl_free(ctx->psl_owned);
+	free(ctx);
+}
+
+int vigil_scanner_new(vigil_scanner **out, const vigil_ctx *ctx)
+{
+	*out = NULL;
+	vigil_scanner *sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return VIGIL_ENOMEM;
+	sc->ctx = ctx;
+	/* MAGIC_NO_CHECK_COMPRESS/ELF-like options keep libmagic from running
+	 * decompressors on hostile attachments; it only reads the bytes. */
+	sc->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
+	if (!sc->magic || magic_load(sc->magic, NULL) != 0) {
+		if (sc->magic)
+			magic_close(sc->magic);
+		free(sc);
+		return VIGIL_EINTERNAL;
+	}
+	*out = sc;
+	return 0;
+}
+
+void vigil_scanner_free(vigil_scanner *sc)
+{
+	if (!sc)
+		return;
+	magic_close(sc->magic);
+	free(sc);
+}
+
+const char *vigil_scanner_error(const vigil_scanner *sc)
+{
+	return sc->err;
+}
+
+int scanner__fail(vigil_scanner *sc, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sc->err, sizeof(sc->err), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int message__partial(vigil_message *msg, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	msg->partial = true;
+	for (size_t i = 0; i < msg->partial_reasons.len; i++)
+		if (strcmp(msg->partial_reasons.items[i], buf) == 0)
+			return 0;
+	if (msg->partial_reasons.len >= VIGIL_MAX_PARTIAL_REASONS)
+		return 0;
+	const char **slot = VIGIL_VEC_PUSH(msg->arena, &msg->partial_reasons);
+	if (!slot || !(*slot = vigil_arena_strdup(msg->arena, buf)))
+		return VIGIL_ENOMEM;
+	return 0;
+}
+
+void vigil_message_free(vigil_message *msg)
+{
+	if (msg)
+		vigil_arena_free(msg->arena); /* the message itself lives in its arena */
+}
+
+bool vigil_message_partial(const vigil_message *msg)
+{
+	return msg->partial;
+}
+
+const char *vigil_message_id(const vigil_message *msg)
+{
+	return msg->message_id;
+}

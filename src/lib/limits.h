@@ -1,0 +1,74 @@
+/*
+ * Every cap vigil places on its input, in one place, each with the reason for
+ * its number. A message that reaches one is kept and marked partial with the
+ * reason; scanning goes on. Tests exercise both sides of each edge.
+ */
+#ifndef VIGIL_LIMITS_H
+#define VIGIL_LIMITS_H
+
+/* Largest raw message a source hands over. Gateways reject mail above 25-150
+ * MB; 128 MiB keeps the largest legitimate message whole while bounding the
+ * memory a single hostile "message" (an mbox with no separators) can take. */
+#define VIGIL_MAX_MESSAGE_BYTES (128u * 1024 * 1024)
+
+/* Bytes of header block per message (all header fields together). Real mail
+ * rarely passes 64 KiB even with long Received chains and DKIM signatures;
+ * 1 MiB leaves room and stops header-bomb messages from costing CPU. */
+#define VIGIL_MAX_HEADER_BYTES (1024u * 1024)
+
+/* MIME nesting depth (multipart inside multipart, message/rfc822 inside a
+ * part). Legitimate mail nests 3-6 deep (forwards of forwards); 32 is far past
+ * that and keeps recursion on the C stack small. */
+#define VIGIL_MAX_MIME_DEPTH 32
+
+/* MIME parts per message, nested messages included. Newsletters with inline
+ * images reach ~100; 1,000 bounds the work a part bomb can cause. */
+#define VIGIL_MAX_MIME_PARTS 1000
+
+/* Decoded bytes of one part, and of all parts of one message. Attachments are
+ * hashed and sniffed in full up to this size; above it they are cut and the
+ * message marked partial. 64/256 MiB: over any gateway's size limit, yet
+ * bounded (base64 decodes smaller than its input, but a compressed or
+ * repetitive transfer encoding cannot make us allocate without end). */
+#define VIGIL_MAX_PART_DECODED_BYTES (64u * 1024 * 1024)
+#define VIGIL_MAX_DECODED_BYTES (256u * 1024 * 1024)
+
+/* Bytes of one HTML body handed to the HTML parser. The HTML5 parser keeps the
+ * whole tree in memory (~10x the input); 8 MiB of markup is far beyond any
+ * real newsletter and keeps that tree under ~100 MB. */
+#define VIGIL_MAX_HTML_BYTES (8u * 1024 * 1024)
+
+/* Element depth followed when walking an HTML tree. Browsers cap nesting near
+ * 512 (Blink) for the same reason: an attacker can nest without end. */
+#define VIGIL_MAX_HTML_DEPTH 512
+
+/* URLs kept per message. A real newsletter has a few hundred links; 5,000
+ * bounds output size and the later detectors' work. */
+#define VIGIL_MAX_URLS 5000
+
+/* Length of one URL kept. Browsers accept up to 2 MB but mail trackers stay
+ * under 2 KB; 8 KiB keeps the evidence and bounds the work per URL. */
+#define VIGIL_MAX_URL_BYTES 8192
+
+/* Received headers parsed per message. Real routes have 3-15 hops; Postfix
+ * itself bounces at 100 (hopcount_limit = 50 by default). */
+#define VIGIL_MAX_RECEIVED 100
+
+/* Addresses kept per address header (To, Cc, ...). Mass mail with thousands of
+ * visible recipients exists; 10,000 bounds the output. */
+#define VIGIL_MAX_ADDRESSES 10000
+
+/* Attachments kept per message (bounded already by the part count). */
+#define VIGIL_MAX_ATTACHMENTS VIGIL_MAX_MIME_PARTS
+
+/* Characters of visible link text kept as evidence: enough to read it. */
+#define VIGIL_MAX_LINK_TEXT 256
+
+/* Reasons a message is partial, kept per message (the first few tell all). */
+#define VIGIL_MAX_PARTIAL_REASONS 16
+
+/* Directory depth followed in a tree of mail. Deeper than any real archive;
+ * stops symlink loops that evade the device/inode check. */
+#define VIGIL_MAX_DIR_DEPTH 64
+
+#endif /* VIGIL_LIMITS_H */

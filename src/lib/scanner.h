@@ -1,0 +1,30 @@
+/*
+ * The context (shared, read-only after creation) and the scanner (one per
+ * thread) as the library's modules see them.
+ */
+#ifndef VIGIL_SCANNER_H
+#define VIGIL_SCANNER_H
+
+#include <libpsl.h>
+#include <magic.h>
+
+#include "message.h"
+#include "vigil/vigil.h"
+
+struct vigil_ctx {
+	const psl_ctx_t *psl; /* the newest of libpsl's built-in and the system list */
+	psl_ctx_t *psl_owned; /* freed with the context when loaded from a file */
+};
+
+struct vigil_scanner {
+	const vigil_ctx *ctx;
+	magic_t magic; /* libmagic cookies are not thread-safe: one per scanner */
+	char err[512];
+};
+
+/* Sets the scanner's error detail; returns `code` so callers can
+ * `return scanner__fail(sc, VIGIL_EIO, "...")`. */
+int scanner__fail(vigil_scanner *sc, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* VIGIL_SCANNER_H */
