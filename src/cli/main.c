@@ -1,1 +1,48 @@
-int main(void) { return 0; }
+/*
+ * The vigil command: dispatches to subcommands (scan, ...). Argument parsing
+ * of each subcommand lives with it; this file only routes and prints help.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "vigil/vigil.h"
+
+static void usage(FILE *fp)
+{
+	fputs("usage: vigil COMMAND [OPTIONS] [ARGS]\n"
+	      "\n"
+	      "vigil hunts reconnaissance mail: hidden trackers, recipient tokens,\n"
+	      "impersonation. It never fetches a URL found in a message and opens\n"
+	      "archives read-only.\n"
+	      "\n"
+	      "commands:\n"
+	      "  scan PATH...   parse messages (.eml, mbox, Maildir, trees, - for stdin)\n"
+	      "                 and print every artifact, as JSON Lines or text\n"
+	      "\n"
+	      "  vigil COMMAND --help   options of one command\n"
+	      "  vigil --version        the version\n",
+		fp);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("vigil %s (JSON schema %d)\n", VIGIL_VERSION, VIGIL_SCHEMA_VERSION);
+		return CLI_OK;
+	}
+	if (strcmp(cmd, "scan") == 0)
+		return cmd_scan(argc - 1, argv + 1);
+	fprintf(stderr, "vigil: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return CLI_USAGE;
+}
