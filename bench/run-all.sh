@@ -1,0 +1,49 @@
+#!/bin/sh
+# Runs every vigil benchmark against one build directory (`make bench`):
+# builds the benchmark mbox when missing, runs each benchmark, prints a summary.
+# Exit status: 0 when every benchmark met its floor, 1 when one did not, 2 when
+# one could not run.
+#
+# usage: sh bench/run-all.sh [BUILD_DIR]
+# environment: BENCH_MBOX_SIZE (default 1G), BENCH_RUNS (runs of each side,
+#              default 3), BENCH_CORPUS (default ../shared/corpus)
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${1:-build}
+case $build in /*) ;; *) build=$root/$build ;; esac
+size=${BENCH_MBOX_SIZE:-1G}
+runs=${BENCH_RUNS:-3}
+corpus=${BENCH_CORPUS:-$root/../shared/corpus}
+
+for tool in python3 ninja wc; do
+	command -v "$tool" >/dev/null 2>&1 ||
+		{ echo "run-all: $tool is missing (make deps installs it)" >&2; exit 2; }
+done
+# Always through ninja: a stale binary would measure old code.
+ninja -C "$build" >/dev/null
+
+mkdir -p "$here/out"
+mbox=$(python3 "$here/make-mbox.py" --corpus "$corpus" --size "$size" --if-missing)
+
+status=0
+results=""
+run() {
+	name=$1; shift
+	echo "== $name"
+	rc=0
+	"$@" || rc=$?
+	case $rc in
+	0) results="$results$name PASS\n" ;;
+	1) results="$results$name FAIL\n"; [ $status -ge 1 ] || status=1 ;;
+	*) results="$results$name ERROR (exit $rc)\n"; status=2 ;;
+	esac
+	echo
+}
+
+run scan-throughput python3 "$here/scan-throughput.py" --build "$build" --mbox "$mbox" --runs "$runs"
+
+echo "== summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), results in $here/out/)"
+printf "$results" | sed 's/^/  /'
+exit $status
