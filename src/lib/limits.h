@@ -54,6 +54,12 @@
  * itself bounces at 100 (hopcount_limit = 50 by default). */
 #define VIGIL_MAX_RECEIVED 100
 
+/* Authentication results (resinfos) kept per message, over all its
+ * Authentication-Results fields. A real message carries 3-5 per field and a
+ * handful of fields (ARC stops at 50 instances); 1,000 keeps every real one
+ * while a 1 MiB field of "a=b;" cannot turn into 250,000 results. */
+#define VIGIL_MAX_AUTH_RESULTS 1000
+
 /* Addresses kept per address header (To, Cc, ...). Mass mail with thousands of
  * visible recipients exists; 10,000 bounds the output. */
 #define VIGIL_MAX_ADDRESSES 10000

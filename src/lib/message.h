@@ -59,6 +59,7 @@ typedef struct vigil_auth_result {
 	vigil_auth_prop *props;
 	size_t n_props;
 	int nested;
+	int instance;            /* ARC-Authentication-Results "i=" tag, 0 when none */
 } vigil_auth_result;
 
 typedef VIGIL_VEC(vigil_auth_result) vigil_auth_vec;

@@ -20,7 +20,10 @@ int received__parse(vigil_received *out, vigil_arena *a, const char *value);
 
 /* Parses one Authentication-Results field value (RFC 8601) and appends one
  * vigil_auth_result per resinfo to `out`. A field that does not parse adds
- * nothing. */
+ * nothing. An ARC-Authentication-Results value ("i=N; authserv-id; ...") is
+ * accepted too: N goes to `instance`. Once `out` holds
+ * VIGIL_MAX_AUTH_RESULTS, further results are dropped (the caller may mark
+ * the message partial when out->len reaches it). */
 int authres__parse(vigil_auth_vec *out, vigil_arena *a, const char *value,
 	int header_index, int nested);
 
