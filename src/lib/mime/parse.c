@@ -184,6 +184,9 @@ static void extract_route_and_auth(walk *w, GMimeObject *obj, int nested)
 			}
 		} else if (auth) {
 			w->rc = authres__parse(&w->msg->auth, w->msg->arena, value, n_auth++, nested);
+			if (w->msg->auth.len >= VIGIL_MAX_AUTH_RESULTS)
+				message__partial(w->msg, "more than %d authentication results",
+					VIGIL_MAX_AUTH_RESULTS);
 		} else {
 			w->rc = header__extract_urls(w->msg, w->sc, name, value, nested);
 			if (!nested && !w->msg->list_unsubscribe)
