@@ -918,17 +918,21 @@ static int walk_tree(walk *w, const GumboNode *root)
  * start tags ("p in button scope" checks walk the stack), so 100,000 nested
  * <div>s take half a minute. Before parsing, a linear scan tracks an
  * estimate of that depth and drops start tags (and their end tags) that
- * would open elements past VIGIL_MAX_HTML_DEPTH. Void elements, text and
+ * would open elements past VIGIL_MAX_HTML_DEPTH, and floods of end tags that
+ * close nothing. Void elements, text and
  * <a> are never dropped: URLs and link text survive; only the deepest
  * wrappers' attributes are lost (the message is marked partial).
  */
-#define GUARD_NAME 16
-
 typedef struct guard {
 	uint64_t *stack; /* hashes of open element names */
 	int depth, foreign;
-	long dropped;
+	long dropped, stray;
 } guard;
+
+/* End tags that close nothing we know of, kept before the rest are dropped:
+ * sloppy real mail has a few dozen; a flood of them costs gumbo a walk of
+ * its open-element stack each. */
+#define GUARD_STRAY 4096
 
 static bool name_in(uint64_t h, const uint64_t *set, size_t n)
 {
@@ -1071,6 +1075,10 @@ static int depth_guard(const char *s, size_t n, char **out, size_t *out_len)
 			} else if (g.dropped > 0) {
 				g.dropped--;
 				drop = true;
+			} else if (++g.stray > GUARD_STRAY) {
+				/* gumbo walks its whole stack for each end tag that
+				 * matches nothing: a flood of them is dropped. */
+				drop = true;
 			}
 		} else {
 			bool self = gt < n && gt > k && s[gt - 1] == '/';
@@ -1143,7 +1151,9 @@ int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_
 	if ((rc = depth_guard(html, len, &guarded, &glen)))
 		return rc;
 	if (guarded) {
-		if ((rc = message__partial(msg, "HTML nested deeper than %d elements",
+		if ((rc = message__partial(msg,
+			     "HTML nested deeper than %d elements or flooded with stray end "
+			     "tags: tags dropped before parsing",
 			     VIGIL_MAX_HTML_DEPTH))) {
 			free(guarded);
 			return rc;

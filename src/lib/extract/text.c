@@ -162,7 +162,7 @@ int header__extract_urls(vigil_message *msg, vigil_scanner *sc, const char *name
 			s++, n--;
 		if (n) {
 			char *raw = vigil_arena_strndup(msg->arena, s, n);
-			if (!raw || (!element && !(element = vigil_arena_strdup(msg->arena, name))))
+			if (!raw || (!element && name && !(element = vigil_arena_strdup(msg->arena, name))))
 				return VIGIL_ENOMEM;
 			vigil_url u = {
 				.raw = raw,
