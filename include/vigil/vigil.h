@@ -70,9 +70,11 @@ const char *vigil_scanner_error(const vigil_scanner *sc);
 /* ---- sources ---------------------------------------------------------- */
 
 /* One raw message as a source yields it. `data` is the message with mbox
- * quoting undone; `path` is the file it came from ("-" for standard input);
- * `offset` is the byte offset of its mbox `From ` line, or -1 when the message
- * is a file of its own. Valid until the next vigil_source_next() call. */
+ * quoting undone, followed by a NUL byte (not counted in `len`) so it may be
+ * used as a string when it holds no NUL of its own; `path` is the file it came
+ * from ("-" for standard input); `offset` is the byte offset of its mbox
+ * `From ` line, or -1 when the message is a file of its own. Both are borrowed:
+ * valid until the next vigil_source_next() or vigil_source_free() call. */
 typedef struct vigil_raw_message {
 	const char *data;
 	size_t len;
@@ -81,16 +83,50 @@ typedef struct vigil_raw_message {
 	bool truncated; /* the message was larger than VIGIL_MAX_MESSAGE_BYTES */
 } vigil_raw_message;
 
-/* Opens `path` read-only: a message file, an mbox, a Maildir, a directory
- * tree of those (recognised by content), or "-" for standard input. */
+/* Opens `path` read-only:
+ *   - "-": standard input, streamed (an mbox if it starts with `From `, else
+ *     one message);
+ *   - a file: an mbox if its first line starts with `From `, else one message
+ *     (a leading UTF-8 BOM and blank lines are dropped);
+ *   - a directory: walked depth first, entries in strcmp() order, symlinks
+ *     followed but no directory entered twice (loops), at most
+ *     VIGIL_MAX_DIR_DEPTH deep. Each regular file is recognised by content,
+ *     not name: an mbox as above, one message if its first line starts with a
+ *     header field name and ':', else skipped silently (README, LICENSE,
+ *     images, JSON). In a Maildir (a folder with cur/ or new/) tmp/ is
+ *     skipped, so cur/ is read before new/ by the sort.
+ * Memory stays bounded by the largest message (capped at
+ * VIGIL_MAX_MESSAGE_BYTES) plus a 1 MiB read buffer, however large the mbox.
+ *
+ * Like sqlite3_open(), this stores a handle in *out even when it fails
+ * (VIGIL_EIO: the path cannot be opened), so that vigil_source_error() can
+ * say why; that handle yields VIGIL_EDONE, and must be freed like any other.
+ * Only when no handle could be made (VIGIL_ENOMEM, VIGIL_EINVAL) is *out NULL.
+ * vigil_source_free(NULL) is a no-op, so always freeing is correct. */
 int vigil_source_open(vigil_source **out, const char *path);
-/* The next message. Returns 0, VIGIL_EDONE at the end, or an error for one
- * file or message (VIGIL_EIO, VIGIL_EPARSE): the source stays usable and the
- * next call goes on with the rest. */
+/* The next message. Returns 0, VIGIL_EDONE at the end (and ever after), or an
+ * error for one file or directory (VIGIL_EIO: unreadable, dangling symlink,
+ * symlink loop; VIGIL_ELIMIT: too deep): the source stays usable and the next
+ * call goes on with the rest.
+ *
+ * mbox: a `From ` line is a separator at the start of the file, after an empty
+ * line, or without one when it looks like a postmark (a month, a time and a
+ * year follow). An unquoted body line "From ..." after an empty line (mboxo)
+ * is therefore taken for a separator: the format cannot tell them apart.
+ * The separator line is not part of the message; the one empty line before the
+ * next separator (or the end of the file) is dropped; lines matching ^>+From
+ * lose one '>'. A message over VIGIL_MAX_MESSAGE_BYTES (counted before
+ * unquoting) comes cut to that size with `truncated` set, and its rest is
+ * skipped unread (single files) or unbuffered (mbox). */
 int vigil_source_next(vigil_source *src, vigil_raw_message *out);
+/* Detail of the last error a call on this handle returned ("<path>: <reason>"),
+ * or "" when there was none. Successful calls leave it as it was. */
 const char *vigil_source_error(const vigil_source *src);
-/* Bytes consumed so far and, when known, in all (else -1): for progress. */
+/* Bytes consumed so far (read or skipped) and, when known, in all (else -1):
+ * the size of a single file; -1 for standard input and directories, which are
+ * not walked twice just to count. For progress only. */
 void vigil_source_progress(const vigil_source *src, uint64_t *done, int64_t *total);
+/* Closes what is open and frees the handle. NULL is fine. */
 void vigil_source_free(vigil_source *src);
 
 /* ---- scanning --------------------------------------------------------- */

@@ -1,9 +1,415 @@
-/* STUB: sources (being written). */
+/*
+ * The public source API: opens a path, reads files through one bounded
+ * buffer, tells an mbox from a single message by content, and hands out
+ * messages. Splitting mboxes is mbox.c's job, walking directories tree.c's.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include "vigil/vigil.h"
-struct vigil_source { int unused; };
-int vigil_source_open(vigil_source **out, const char *path) { *out = NULL; return VIGIL_EIO; }
-int vigil_source_next(vigil_source *src, vigil_raw_message *out) { return VIGIL_EDONE; }
-const char *vigil_source_error(const vigil_source *src) { return ""; }
-void vigil_source_progress(const vigil_source *src, uint64_t *done, int64_t *total) { *done = 0; *total = -1; }
-void vigil_source_free(vigil_source *src) { free(src); }
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "limits.h"
+#include "source/source_internal.h"
+
+/* What the first bytes of a file say it is. */
+typedef enum sniff_result {
+	SNIFF_MORE,    /* can't tell yet: read more */
+	SNIFF_EMPTY,   /* nothing but blank lines, or nothing at all */
+	SNIFF_MBOX,    /* first line starts with `From ` */
+	SNIFF_MESSAGE, /* first line is a header field */
+	SNIFF_OTHER,   /* anything else: not mail */
+} sniff_result;
+
+int source__fail(vigil_source *src, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(src->err, sizeof(src->err), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int source__fail_errno(vigil_source *src, int errnum, const char *path)
+{
+	char msg[256];
+	/* The GNU strerror_r: thread-safe, unlike strerror(), and the milter is threaded. */
+	const char *s = strerror_r(errnum, msg, sizeof(msg));
+	return source__fail(src, VIGIL_EIO, "%s: %s", path, s);
+}
+
+void source__set_max_message_bytes(vigil_source *src, size_t max)
+{
+	src->max_message = max;
+}
+
+/* The most the buffer ever needs: a message at the limit, its `From ` line,
+ * the longest line looked ahead at to decide whether the next `From ` line
+ * is a separator (or the leading blank lines a sniffed file may skip), and
+ * room for one more read. Past this the splitter cuts the message instead of
+ * reading on, so memory stays bounded whatever the input. */
+static size_t hard_cap(const vigil_source *src)
+{
+	return src->max_message + 2 * SOURCE_FROM_LINE_MAX + 16 + SOURCE_READ_MIN + 1;
+}
+
+/* Makes the buffer hold at least `want` bytes plus the NUL byte, within
+ * hard_cap(). Returns 0 or VIGIL_ENOMEM. */
+static int reserve(vigil_source *src, size_t want)
+{
+	size_t limit = hard_cap(src);
+	if (want + 1 > limit)
+		want = limit - 1;
+	if (want + 1 <= src->cap)
+		return 0;
+	size_t cap = src->cap * 2 > want + 1 ? src->cap * 2 : want + 1;
+	if (cap > limit)
+		cap = limit;
+	char *buf = realloc(src->buf, cap);
+	if (!buf)
+		return source__fail(src, VIGIL_ENOMEM, "%s: out of memory for a %zu-byte buffer",
+			src->path ? src->path : "", cap);
+	src->buf = buf;
+	src->cap = cap;
+	return 0;
+}
+
+/* Waits until a non-blocking descriptor (a caller's stdin may be one) has
+ * data, instead of failing with EAGAIN. */
+static void wait_readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+int source__read(vigil_source *src, size_t keep, size_t *shift)
+{
+	*shift = 0;
+	assert(keep <= src->len);
+	if (src->cap - 1 - src->len < SOURCE_READ_MIN) {
+		if (keep > 0) {
+			memmove(src->buf, src->buf + keep, src->len - keep);
+			src->len -= keep;
+			src->buf_off += keep;
+			*shift = keep;
+		}
+		if (src->cap - 1 - src->len < SOURCE_READ_MIN) {
+			int rc = reserve(src, src->len + SOURCE_CHUNK);
+			if (rc)
+				return rc;
+		}
+	}
+	/* The callers never keep more than hard_cap() allows for. */
+	assert(src->cap - 1 > src->len);
+
+	ssize_t n;
+	for (;;) {
+		n = read(src->fd, src->buf + src->len, src->cap - 1 - src->len);
+		if (n >= 0)
+			break;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			wait_readable(src->fd);
+		else if (errno != EINTR)
+			return source__fail_errno(src, errno, src->path);
+	}
+	if (n == 0)
+		src->eof = true;
+	src->len += (size_t)n;
+	src->file_read += (uint64_t)n;
+	src->done += (uint64_t)n;
+	return 0;
+}
+
+/* Closes the current file, if any. The buffer keeps its bytes: the last
+ * message handed out stays valid until the next call. */
+static void close_file(vigil_source *src)
+{
+	if (src->kind == SOURCE_FILE_NONE)
+		return;
+	if (src->fd_owned)
+		close(src->fd);
+	/* Bytes not read (a message cut at the limit, a file that is not mail)
+	 * still count as consumed, so progress reaches the total. */
+	if (src->file_size >= 0 && (uint64_t)src->file_size > src->file_read)
+		src->done += (uint64_t)src->file_size - src->file_read;
+	src->fd = -1;
+	src->kind = SOURCE_FILE_NONE;
+}
+
+int source__begin_file(vigil_source *src, int fd, const char *path, int64_t size, bool sniff,
+	bool owned)
+{
+	size_t need = strlen(path) + 1;
+	if (need > src->path_cap) {
+		char *p = realloc(src->path, need);
+		if (!p) {
+			if (owned)
+				close(fd);
+			return source__fail(src, VIGIL_ENOMEM, "%s: out of memory", path);
+		}
+		src->path = p;
+		src->path_cap = need;
+	}
+	memcpy(src->path, path, need);
+
+	/* One huge message must not pin its buffer for the rest of a tree. */
+	if (src->cap > 4 * SOURCE_CHUNK + 1) {
+		char *buf = realloc(src->buf, SOURCE_CHUNK + 1);
+		if (buf) {
+			src->buf = buf;
+			src->cap = SOURCE_CHUNK + 1;
+		}
+	}
+	src->fd = fd;
+	src->fd_owned = owned;
+	src->sniff = sniff;
+	src->eof = false;
+	src->kind = SOURCE_FILE_NEW;
+	src->file_size = size;
+	src->file_read = 0;
+	src->len = 0;
+	src->buf_off = 0;
+	src->mbox = (source_mbox){.from = SOURCE_NONE, .nul_at = SOURCE_NONE};
+	return 0;
+}
+
+static bool is_alpha(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static bool is_field_char(char c)
+{
+	return is_alpha(c) || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+}
+
+/* Classifies the first `n` bytes of a file. On SNIFF_MBOX and SNIFF_MESSAGE,
+ * *start is where the mail begins: after a UTF-8 byte order mark and blank
+ * lines, which some exporters put first and which would otherwise hide the
+ * header. The header test is strict (the first line starts with a field
+ * name, then ':') so that READMEs, licences, JSON and images are not taken
+ * for mail. */
+static sniff_result sniff(const char *p, size_t n, bool eof, size_t *start)
+{
+	size_t i = 0;
+	if (n < 3 && !eof && memcmp(p, "\xEF\xBB\xBF", n) == 0)
+		return SNIFF_MORE;
+	if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	while (i < n && i < SOURCE_FROM_LINE_MAX && (p[i] == '\r' || p[i] == '\n'))
+		i++;
+	*start = i;
+	if (i == n)
+		return eof ? SNIFF_EMPTY : SNIFF_MORE;
+	if (i == SOURCE_FROM_LINE_MAX)
+		return SNIFF_OTHER;
+
+	size_t avail = n - i;
+	if (memcmp(p + i, "From ", avail < 5 ? avail : 5) == 0)
+		return avail >= 5 ? SNIFF_MBOX : eof ? SNIFF_OTHER : SNIFF_MORE;
+
+	/* RFC 5322 allows any printable character in a field name, but real
+	 * ones are letters, digits and dashes; anything wider would take
+	 * {"From": ...} or <?xml ...: for a header. */
+	size_t j = i;
+	if (!is_alpha(p[j]))
+		return SNIFF_OTHER;
+	while (j < n && j - i < SOURCE_FIELD_NAME_MAX && is_field_char(p[j]))
+		j++;
+	/* The obsolete syntax (RFC 5322 4.5) allows blanks before the colon. */
+	while (j < n && j - i < SOURCE_FIELD_NAME_MAX && (p[j] == ' ' || p[j] == '\t'))
+		j++;
+	if (j < n && p[j] == ':')
+		return SNIFF_MESSAGE;
+	if (j == n && !eof && j - i < SOURCE_FIELD_NAME_MAX)
+		return SNIFF_MORE;
+	return SNIFF_OTHER;
+}
+
+/* Reads the whole file as one message, cutting it at the size limit; bytes
+ * past the limit are not read at all. */
+static int read_message(vigil_source *src, size_t start, vigil_raw_message *out)
+{
+	size_t max = src->max_message;
+	if (src->file_size > 0) {
+		/* Size the buffer once instead of doubling through a large file. */
+		uint64_t want = (uint64_t)src->file_size + 1;
+		int rc = reserve(src, want > start + max + 1 ? start + max + 1 : (size_t)want);
+		if (rc)
+			return rc;
+	}
+	/* A regular file is read up to the size it had when opened: a snapshot,
+	 * and no second read() just to see the end (nor a buffer grown for it).
+	 * Size 0 may be a lie (procfs): then read to the end. */
+	size_t shift;
+	while (!src->eof && src->len - start <= max &&
+		(src->file_size <= 0 || src->file_read < (uint64_t)src->file_size)) {
+		int rc = source__read(src, 0, &shift);
+		if (rc)
+			return rc;
+	}
+	size_t len = src->len - start;
+	bool truncated = len > max;
+	if (truncated)
+		len = max;
+	src->buf[start + len] = '\0';
+	*out = (vigil_raw_message){
+		.data = src->buf + start,
+		.len = len,
+		.path = src->path,
+		.offset = -1,
+		.truncated = truncated,
+	};
+	return 0;
+}
+
+/* Looks at a newly opened file: starts the mbox splitter, hands out its one
+ * message, or skips it. Returns 0 with *out filled, 1 when the file gave no
+ * message here (the caller goes on), or an error. */
+static int start_file(vigil_source *src, vigil_raw_message *out)
+{
+	size_t start = 0, shift;
+	sniff_result what;
+	while ((what = sniff(src->buf, src->len, src->eof, &start)) == SNIFF_MORE) {
+		int rc = source__read(src, 0, &shift);
+		if (rc)
+			return rc;
+	}
+	switch (what) {
+	case SNIFF_MBOX:
+		src->kind = SOURCE_FILE_MBOX;
+		source__mbox_begin(src, start);
+		return 1;
+	case SNIFF_OTHER:
+		if (src->sniff)
+			break;
+		/* A file named on its own is taken for a message whatever it holds:
+		 * the caller asked for it, and the parser reports what it is. */
+		/* fall through */
+	case SNIFF_MESSAGE: {
+		int rc = read_message(src, start, out);
+		close_file(src);
+		return rc;
+	}
+	case SNIFF_EMPTY:
+	case SNIFF_MORE:
+		break;
+	}
+	close_file(src);
+	return 1;
+}
+
+int vigil_source_open(vigil_source **out, const char *path)
+{
+	if (!out)
+		return VIGIL_EINVAL;
+	*out = NULL;
+	if (!path)
+		return VIGIL_EINVAL;
+
+	vigil_source *src = calloc(1, sizeof(*src));
+	if (!src)
+		return VIGIL_ENOMEM;
+	src->fd = -1;
+	src->total = -1;
+	src->max_message = VIGIL_MAX_MESSAGE_BYTES;
+	src->mbox = (source_mbox){.from = SOURCE_NONE, .nul_at = SOURCE_NONE};
+	src->cap = SOURCE_CHUNK + 1;
+	src->buf = malloc(src->cap);
+	if (!src->buf) {
+		free(src);
+		return VIGIL_ENOMEM;
+	}
+	/* From here on the handle is the caller's even when opening fails, so
+	 * the detail can be fetched (as with sqlite3_open()). */
+	*out = src;
+
+	if (strcmp(path, "-") == 0)
+		return source__begin_file(src, STDIN_FILENO, "-", -1, false, false);
+
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return source__fail_errno(src, errno, path);
+	if (S_ISDIR(st.st_mode))
+		return source__tree_open(src, path);
+
+	/* Anything else is read as a stream: a regular file, or a FIFO or
+	 * /dev/stdin named on the command line. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return source__fail_errno(src, errno, path);
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return source__fail_errno(src, e, path);
+	}
+	int64_t size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
+	src->total = size;
+	return source__begin_file(src, fd, path, size, false, true);
+}
+
+int vigil_source_next(vigil_source *src, vigil_raw_message *out)
+{
+	if (!src || !out)
+		return VIGIL_EINVAL;
+	for (;;) {
+		int rc;
+		switch (src->kind) {
+		case SOURCE_FILE_MBOX:
+			rc = source__mbox_next(src, out);
+			if (rc != VIGIL_EDONE) {
+				/* A read error ends this file, not the source. */
+				if (rc < 0)
+					close_file(src);
+				return rc;
+			}
+			close_file(src);
+			break;
+		case SOURCE_FILE_NEW:
+			rc = start_file(src, out);
+			if (rc < 0)
+				close_file(src);
+			if (rc <= 0)
+				return rc;
+			break;
+		case SOURCE_FILE_NONE:
+			if (!src->tree)
+				return VIGIL_EDONE;
+			rc = source__tree_next(src);
+			if (rc)
+				return rc;
+			break;
+		}
+	}
+}
+
+const char *vigil_source_error(const vigil_source *src)
+{
+	return src ? src->err : "";
+}
+
+void vigil_source_progress(const vigil_source *src, uint64_t *done, int64_t *total)
+{
+	if (done)
+		*done = src ? src->done : 0;
+	if (total)
+		*total = src ? src->total : -1;
+}
+
+void vigil_source_free(vigil_source *src)
+{
+	if (!src)
+		return;
+	if (src->fd >= 0 && src->fd_owned)
+		close(src->fd);
+	source__tree_free(src->tree);
+	free(src->path);
+	free(src->buf);
+	free(src);
+}
