@@ -579,7 +579,8 @@ static void text_append(char *buf, size_t *len, size_t cap, bool *space, const c
  * image's alt text: what an image-blocking client shows in its place. */
 static const char *link_text(vigil_arena *a, const GumboNode *link)
 {
-	char buf[VIGIL_MAX_LINK_TEXT + 1];
+	/* One byte past the cap is collected, to know where a cut falls. */
+	char buf[VIGIL_MAX_LINK_TEXT + 2];
 	size_t len = 0;
 	bool space = false;
 	const char *alt = NULL;
@@ -611,7 +612,7 @@ static const char *link_text(vigil_arena *a, const GumboNode *link)
 	}
 	if (len == 0)
 		return NULL;
-	if (len >= sizeof(buf) - 1) {
+	if (len > VIGIL_MAX_LINK_TEXT) {
 		len = VIGIL_MAX_LINK_TEXT;
 		while (len > 0 && ((unsigned char)buf[len] & 0xC0) == 0x80)
 			len--;

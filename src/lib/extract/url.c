@@ -266,13 +266,16 @@ static char *clean_raw(vigil_arena *a, const char *raw, bool *cut)
 		if (c == '\t' || c == '\n' || c == '\r')
 			continue;
 		if (o == VIGIL_MAX_URL_BYTES) {
+			/* Don't split a UTF-8 sequence: back off while the first
+			 * byte left out continues one. */
 			*cut = true;
+			unsigned char next = (unsigned char)c;
+			while (o > 0 && (next & 0xC0) == 0x80)
+				next = (unsigned char)out[--o];
 			break;
 		}
 		out[o++] = c;
 	}
-	if (*cut)
-		o = utf8_floor(out, o);
 	out[o] = '\0';
 	return out;
 }
