@@ -60,6 +60,21 @@ typedef struct vigil_message vigil_message;
 int vigil_ctx_new(vigil_ctx **out);
 void vigil_ctx_free(vigil_ctx *ctx);
 
+/* Configuration: a file (docs/config.md) and lists, loaded before scanning.
+ * Without vigil_ctx_load_config() the shipped default (data/vigil.conf) is
+ * used. Each returns 0, or VIGIL_ECONFIG / VIGIL_EIO with "FILE:LINE: reason"
+ * in vigil_ctx_error(); a failed load changes nothing. Call
+ * vigil_ctx_ready() once everything is loaded. */
+int vigil_ctx_load_config(vigil_ctx *ctx, const char *path);
+typedef enum vigil_list {
+	VIGIL_LIST_MEMBERS = 1,   /* address<TAB>name: the people to protect */
+	VIGIL_LIST_PROTECTED = 2, /* kind<TAB>name<TAB>domain-or-address: identities attackers borrow */
+	VIGIL_LIST_RELAYS = 3,    /* one address or CIDR range per line: known relays */
+} vigil_list;
+int vigil_ctx_load_list(vigil_ctx *ctx, vigil_list kind, const char *path);
+int vigil_ctx_ready(vigil_ctx *ctx);
+const char *vigil_ctx_error(const vigil_ctx *ctx);
+
 /* ---- scanner ---------------------------------------------------------- */
 
 int vigil_scanner_new(vigil_scanner **out, const vigil_ctx *ctx);
@@ -137,6 +152,21 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 void vigil_message_free(vigil_message *msg);
 
 bool vigil_message_partial(const vigil_message *msg);
+
+/* The judge's verdict, in increasing order of concern. */
+typedef enum vigil_verdict {
+	VIGIL_VERDICT_CLEAN = 0,      /* nothing to report */
+	VIGIL_VERDICT_TRACKING = 1,   /* trackers, nothing deceptive: a newsletter; privacy */
+	VIGIL_VERDICT_SUSPICIOUS = 2, /* deception (impersonation, lookalike, relay, failed
+	                               * authentication) without tracking */
+	VIGIL_VERDICT_RECON = 3,      /* tracking or a recipient token plus deception */
+	VIGIL_VERDICT_MALICIOUS = 4,  /* threat-intel or rule hits, strong phishing signals */
+} vigil_verdict;
+
+vigil_verdict vigil_message_verdict(const vigil_message *msg);
+int vigil_message_score(const vigil_message *msg);
+/* "clean", "tracking", "suspicious", "recon", "malicious". */
+const char *vigil_verdict_name(vigil_verdict v);
 const char *vigil_message_id(const vigil_message *msg);
 
 /* ---- output ----------------------------------------------------------- */

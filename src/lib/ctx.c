@@ -48,9 +48,13 @@ int vigil_ctx_new(vigil_ctx **out)
 	 * (Debian's publicsuffix package), so updates reach us without a rebuild. */
 	ctx->psl_owned = psl_latest(NULL);
 	ctx->psl = ctx->psl_owned ? ctx->psl_owned : psl_builtin();
-	if (!ctx->psl) {
+	ctx->cfg = config__new_default();
+	if (!ctx->psl || !ctx->cfg) {
+		int rc = ctx->psl ? VIGIL_ENOMEM : VIGIL_EINTERNAL;
+		psl_free(ctx->psl_owned);
+		config__free(ctx->cfg);
 		free(ctx);
-		return VIGIL_EINTERNAL;
+		return rc;
 	}
 	*out = ctx;
 	return 0;
@@ -61,7 +65,58 @@ void vigil_ctx_free(vigil_ctx *ctx)
 	if (!ctx)
 		return;
 	psl_free(ctx->psl_owned);
+	config__free(ctx->cfg);
 	free(ctx);
+}
+
+/* The folder of the shipped data (default config, lists): $VIGIL_DATADIR,
+ * else the source tree's data/ when running from a build tree, else the
+ * installed one. */
+static const char *data_dir(void)
+{
+	const char *env = getenv("VIGIL_DATADIR");
+	if (env && *env)
+		return env;
+	if (g_file_test(VIGIL_SOURCE_DATADIR "/vigil.conf", G_FILE_TEST_IS_REGULAR))
+		return VIGIL_SOURCE_DATADIR;
+	return VIGIL_INSTALLED_DATADIR;
+}
+
+int vigil_ctx_load_config(vigil_ctx *ctx, const char *path)
+{
+	char *def = NULL;
+	if (!path)
+		path = def = g_build_filename(data_dir(), "vigil.conf", NULL);
+	ctx->err[0] = '\0';
+	int rc = config__load_file(ctx->cfg, path, ctx->err, sizeof(ctx->err));
+	g_free(def);
+	return rc;
+}
+
+int vigil_ctx_load_list(vigil_ctx *ctx, vigil_list kind, const char *path)
+{
+	ctx->err[0] = '\0';
+	switch (kind) {
+	case VIGIL_LIST_MEMBERS: return config__load_members(ctx->cfg, path, ctx->err, sizeof(ctx->err));
+	case VIGIL_LIST_PROTECTED:
+		return config__load_protected(ctx->cfg, path, ctx->err, sizeof(ctx->err));
+	case VIGIL_LIST_RELAYS: return config__load_relays(ctx->cfg, path, ctx->err, sizeof(ctx->err));
+	}
+	snprintf(ctx->err, sizeof(ctx->err), "unknown list kind %d", (int)kind);
+	return VIGIL_EINVAL;
+}
+
+int vigil_ctx_ready(vigil_ctx *ctx)
+{
+	int rc = config__finish(ctx->cfg);
+	if (rc)
+		snprintf(ctx->err, sizeof(ctx->err), "%s", vigil_strerror(rc));
+	return rc;
+}
+
+const char *vigil_ctx_error(const vigil_ctx *ctx)
+{
+	return ctx->err;
 }
 
 int vigil_scanner_new(vigil_scanner **out, const vigil_ctx *ctx)

@@ -77,4 +77,18 @@
  * stops symlink loops that evade the device/inode check. */
 #define VIGIL_MAX_DIR_DEPTH 64
 
+/* Longest mbox `From ` line looked at. A real postmark line is under 200
+ * bytes; a longer separator line is cut here (the rest becomes the message's
+ * first line), and a longer body line is never taken for a postmark. Bounds
+ * what must be buffered past the message itself. */
+#define VIGIL_MAX_FROM_LINE_BYTES 4096
+
+/* Longest header field name recognised when sniffing a file's content:
+ * RFC 5322 caps a whole line at 998 characters. */
+#define VIGIL_MAX_FIELD_NAME_BYTES 998
+
+/* Findings kept per message. A verdict rests on a handful; past a few hundred
+ * more of the same say nothing new and only grow the output. */
+#define VIGIL_MAX_FINDINGS 256
+
 #endif /* VIGIL_LIMITS_H */

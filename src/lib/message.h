@@ -146,6 +146,28 @@ typedef VIGIL_VEC(vigil_nested_message) vigil_nested_vec;
 
 typedef VIGIL_VEC(const char *) vigil_str_vec;
 
+/* What a finding says about the message, for the judge. */
+typedef enum vigil_finding_class {
+	VIGIL_CLASS_TRACKING = 1,  /* the message reports back when it is opened */
+	VIGIL_CLASS_TOKEN = 2,     /* a URL identifies the recipient */
+	VIGIL_CLASS_DECEPTION = 3, /* the message lies about who sent it or where a link goes */
+	VIGIL_CLASS_MALICIOUS = 4, /* known bad: threat intel, rules, strong phishing signals */
+	VIGIL_CLASS_INFO = 5,      /* worth showing; weighs in the score only */
+} vigil_finding_class;
+
+/* One finding of one detector: why, with the evidence. */
+typedef struct vigil_finding {
+	const char *detector; /* "tracker", "token", "impersonation", "auth", "relay", ... */
+	const char *id;       /* "tracker.hidden-image", ...: stable, used for weights */
+	vigil_finding_class cls;
+	int score;
+	const char *reason;   /* one readable sentence */
+	const char *artifact; /* what the evidence is: "url", "from", "received", ... */
+	const char *value;    /* the value judged: the URL, the address, the IP */
+} vigil_finding;
+
+typedef VIGIL_VEC(vigil_finding) vigil_finding_vec;
+
 struct vigil_message {
 	vigil_arena *arena;
 
@@ -184,6 +206,11 @@ struct vigil_message {
 	vigil_body_vec bodies;
 	vigil_nested_vec nested;
 	int n_parts;
+
+	/* detection (detect/): findings, then the judge's verdict */
+	vigil_finding_vec findings;
+	vigil_verdict verdict;
+	int score;
 };
 
 /* Records a reason the message is partial (duplicates collapse). Returns 0 or

@@ -8,12 +8,15 @@
 #include <libpsl.h>
 #include <magic.h>
 
+#include "config/config.h"
 #include "message.h"
 #include "vigil/vigil.h"
 
 struct vigil_ctx {
 	const psl_ctx_t *psl; /* the newest of libpsl's built-in and the system list */
 	psl_ctx_t *psl_owned; /* freed with the context when loaded from a file */
+	vigil_config *cfg;    /* never NULL; read-only once vigil_ctx_ready() ran */
+	char err[1024];       /* detail of the last configuration error */
 };
 
 struct vigil_scanner {

@@ -7,6 +7,7 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
+#include "detect/detect.h"
 #include "extract/extract.h"
 #include "limits.h"
 #include "message.h"
@@ -543,6 +544,8 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 	}
 	m->n_parts = w.parts;
 	g_mime_parser_options_free(opts);
+	if (w.rc == 0)
+		w.rc = detect__all(m, sc);
 
 	if (w.rc) {
 		vigil_arena_free(a);

@@ -224,11 +224,44 @@ static json_t *attachment(const vigil_attachment *at)
 	return o;
 }
 
+static const char *class_name(vigil_finding_class c)
+{
+	switch (c) {
+	case VIGIL_CLASS_TRACKING: return "tracking";
+	case VIGIL_CLASS_TOKEN: return "token";
+	case VIGIL_CLASS_DECEPTION: return "deception";
+	case VIGIL_CLASS_MALICIOUS: return "malicious";
+	case VIGIL_CLASS_INFO: return "info";
+	}
+	return "unknown";
+}
+
+static json_t *finding(const vigil_finding *f)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "detector", str(f->detector));
+	json_object_set_new(o, "id", str(f->id));
+	json_object_set_new(o, "class", json_string(class_name(f->cls)));
+	json_object_set_new(o, "score", json_integer(f->score));
+	json_object_set_new(o, "reason", str(f->reason));
+	json_t *ev = json_object();
+	json_object_set_new(ev, "artifact", str(f->artifact));
+	json_object_set_new(ev, "value", str(f->value));
+	json_object_set_new(o, "evidence", ev);
+	return o;
+}
+
 static json_t *message(const vigil_message *m)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "version", json_integer(VIGIL_SCHEMA_VERSION));
 	json_object_set_new(o, "message_id", str(m->message_id));
+	json_object_set_new(o, "verdict", json_string(vigil_verdict_name(m->verdict)));
+	json_object_set_new(o, "score", json_integer(m->score));
+	json_t *findings = json_array();
+	for (size_t i = 0; i < m->findings.len; i++)
+		json_array_append_new(findings, finding(&m->findings.items[i]));
+	json_object_set_new(o, "findings", findings);
 
 	json_t *src = json_object();
 	json_object_set_new(src, "path", str(m->path));

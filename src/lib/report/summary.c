@@ -64,6 +64,12 @@ int report__text(const vigil_message *m, FILE *fp)
 		fprintf(fp, "  <%s>\n", m->message_id);
 	else
 		fprintf(fp, "  (no Message-ID)\n");
+	/* The verdict and its reasons first: that is what a person acts on. */
+	fprintf(fp, "  Verdict:  %s (score %d)\n", vigil_verdict_name(m->verdict), m->score);
+	for (size_t i = 0; i < m->findings.len; i++) {
+		const vigil_finding *f = &m->findings.items[i];
+		fprintf(fp, "    %+4d %-28s %s\n", f->score, f->id, f->reason);
+	}
 	fprintf(fp, "  From:     ");
 	print_mailbox(fp, &m->from);
 	if (m->reply_to.len && m->reply_to.items[0].address &&

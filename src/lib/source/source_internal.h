@@ -17,21 +17,18 @@
 
 /* Bytes the buffer starts with and grows by. One read() per MiB keeps the
  * system-call cost per byte negligible while the buffer stays small. */
+#include "limits.h"
+
 #define SOURCE_CHUNK ((size_t)1 << 20)
 
 /* A read() is only issued with at least this much free room; less, and the
  * consumed bytes are moved out (or the buffer grows) first. */
 #define SOURCE_READ_MIN (SOURCE_CHUNK / 4)
 
-/* Longest `From ` line looked at. A real postmark line is under 200 bytes;
- * a longer separator line is cut here (the rest becomes the message's first
- * line), and a longer body line is never taken for a postmark. Bounds what
- * must be buffered past the message itself. */
-#define SOURCE_FROM_LINE_MAX 4096
-
-/* Longest header field name recognised when sniffing a file's content. RFC
- * 5322 caps a whole line at 998 characters. */
-#define SOURCE_FIELD_NAME_MAX 998
+/* SOURCE_FROM_LINE_MAX and SOURCE_FIELD_NAME_MAX are in limits.h with the
+ * other caps. */
+#define SOURCE_FROM_LINE_MAX VIGIL_MAX_FROM_LINE_BYTES
+#define SOURCE_FIELD_NAME_MAX VIGIL_MAX_FIELD_NAME_BYTES
 
 typedef struct source_tree source_tree;
 

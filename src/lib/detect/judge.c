@@ -1,0 +1,55 @@
+/*
+ * The judge: one verdict per message from its findings. Tracking alone is a
+ * privacy matter (a newsletter); deception alone is suspicious; the two
+ * together are reconnaissance, the 2021 pattern. Known-bad findings (intel,
+ * rules) make a message malicious. Thresholds come from the configuration.
+ */
+#include "detect/detect.h"
+
+const char *vigil_verdict_name(vigil_verdict v)
+{
+	switch (v) {
+	case VIGIL_VERDICT_CLEAN: return "clean";
+	case VIGIL_VERDICT_TRACKING: return "tracking";
+	case VIGIL_VERDICT_SUSPICIOUS: return "suspicious";
+	case VIGIL_VERDICT_RECON: return "recon";
+	case VIGIL_VERDICT_MALICIOUS: return "malicious";
+	}
+	return "unknown";
+}
+
+vigil_verdict vigil_message_verdict(const vigil_message *msg)
+{
+	return msg->verdict;
+}
+
+int vigil_message_score(const vigil_message *msg)
+{
+	return msg->score;
+}
+
+void judge__verdict(vigil_message *msg, const vigil_config *cfg)
+{
+	int total = 0, deception = 0, malicious = 0;
+	bool tracking = false;
+	for (size_t i = 0; i < msg->findings.len; i++) {
+		const vigil_finding *f = &msg->findings.items[i];
+		total += f->score;
+		switch (f->cls) {
+		case VIGIL_CLASS_TRACKING:
+		case VIGIL_CLASS_TOKEN: tracking = tracking || f->score > 0; break;
+		case VIGIL_CLASS_DECEPTION: deception += f->score; break;
+		case VIGIL_CLASS_MALICIOUS: malicious += f->score; break;
+		case VIGIL_CLASS_INFO: break;
+		}
+	}
+	msg->score = total;
+	if (malicious >= cfg->malicious_threshold && malicious > 0)
+		msg->verdict = VIGIL_VERDICT_MALICIOUS;
+	else if (deception >= cfg->deception_threshold && deception > 0)
+		msg->verdict = tracking ? VIGIL_VERDICT_RECON : VIGIL_VERDICT_SUSPICIOUS;
+	else if (tracking)
+		msg->verdict = VIGIL_VERDICT_TRACKING;
+	else
+		msg->verdict = VIGIL_VERDICT_CLEAN;
+}
