@@ -169,6 +169,18 @@ int vigil_message_score(const vigil_message *msg);
 const char *vigil_verdict_name(vigil_verdict v);
 const char *vigil_message_id(const vigil_message *msg);
 
+/* ---- correlation ------------------------------------------------------ */
+
+/* Evidence across messages (a URL template carrying a different token for each
+ * recipient). Feed messages in archive order, after vigil_scan(); one
+ * correlator per stream, used by one thread at a time. */
+typedef struct vigil_correlator vigil_correlator;
+int vigil_correlator_new(vigil_correlator **out, const vigil_ctx *ctx);
+/* Returns 1 when it added findings (the verdict may have changed), 0 when
+ * not, or VIGIL_ENOMEM. */
+int vigil_correlate(vigil_correlator *c, vigil_message *msg);
+void vigil_correlator_free(vigil_correlator *c);
+
 /* ---- output ----------------------------------------------------------- */
 
 typedef enum vigil_format {

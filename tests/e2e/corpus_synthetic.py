@@ -52,6 +52,10 @@ def main():
     c.check(not_invisible == 0,
             f"every tracker URL has a hidden or <=2px context ({not_invisible} do not) {examples[:2]}")
 
+    # The same input gives the same output whatever the number of threads.
+    rc1, objs1, _ = scan(vigil, [os.path.join(syn, "maildir")], extra=("--jobs", "1"))
+    c.check(rc1 == 0 and objs1 == objs, "maildir: --jobs 1 gives the same output as the default")
+
     rc, mobjs, err = scan(vigil, [os.path.join(syn, "archive.mbox")])
     c.check(rc == 0, f"mbox scan exits 0 (got {rc}) {err[:200]}")
     c.check(len(mobjs) == len(labels), f"archive.mbox: {len(mobjs)} objects for {len(labels)} labels")

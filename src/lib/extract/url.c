@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <glib.h> /* before idn2.h, which defines G_GNUC_DEPRECATED when GLib has not */
 #include <idn2.h>
 #include <libpsl.h>
 #include <stdbool.h>
