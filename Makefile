@@ -18,7 +18,9 @@ $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_OPTS)
 
 demo: deps all
-	./$(BUILD)/vigil scan --format text data/samples/
+	./$(BUILD)/vigil scan --format text \
+		--members data/samples/members.txt --protected data/samples/protected.tsv \
+		--relays data/samples/relays.txt data/samples/
 
 test: deps all
 	@sh scripts/run-tests.sh $(BUILD)

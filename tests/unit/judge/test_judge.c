@@ -181,7 +181,7 @@ static void relay_hop_on_list_is_deception(void **state)
 	vigil_scanner *sc = NULL;
 	assert_int_equal(vigil_ctx_new(&ctx), 0);
 	assert_int_equal(vigil_ctx_load_list(ctx, VIGIL_LIST_RELAYS,
-		test_path("tests/e2e/lists/relays.txt")), 0);
+		test_path("data/samples/relays.txt")), 0);
 	assert_int_equal(vigil_ctx_ready(ctx), 0);
 	assert_int_equal(vigil_scanner_new(&sc, ctx), 0);
 	const char *text =
