@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs every vigil benchmark against one build directory (`make bench`):
-# builds the benchmark mbox when missing, runs each benchmark, prints a summary.
+# Runs every vigil benchmark against one build directory (`make bench`): scan
+# throughput and, when the labelled archive is present, detection quality.
+# Builds the benchmark mbox when missing, runs each benchmark, prints a summary.
 # Exit status: 0 when every benchmark met its floor, 1 when one did not, 2 when
 # one could not run.
 #
@@ -21,11 +22,16 @@ for tool in python3 ninja wc; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		{ echo "run-all: $tool is missing (make deps installs it)" >&2; exit 2; }
 done
+if [ ! -f "$build/build.ninja" ]; then
+	echo "run-all: $build is not a meson build directory (make, or meson setup $build)" >&2
+	exit 2
+fi
 # Always through ninja: a stale binary would measure old code.
-ninja -C "$build" >/dev/null
+ninja -C "$build" >/dev/null || { echo "run-all: build failed" >&2; exit 2; }
 
 mkdir -p "$here/out"
-mbox=$(python3 "$here/make-mbox.py" --corpus "$corpus" --size "$size" --if-missing)
+mbox=$(python3 "$here/make-mbox.py" --corpus "$corpus" --size "$size" --if-missing) ||
+	{ echo "run-all: could not build the benchmark mbox" >&2; exit 2; }
 
 status=0
 results=""
@@ -35,15 +41,28 @@ run() {
 	rc=0
 	"$@" || rc=$?
 	case $rc in
-	0) results="$results$name PASS\n" ;;
-	1) results="$results$name FAIL\n"; [ $status -ge 1 ] || status=1 ;;
-	*) results="$results$name ERROR (exit $rc)\n"; status=2 ;;
+	0) results="$results  $name PASS\n" ;;
+	1) results="$results  $name FAIL\n"; [ $status -ge 1 ] || status=1 ;;
+	*) results="$results  $name ERROR (exit $rc)\n"; status=2 ;;
 	esac
 	echo
 }
 
 run scan-throughput python3 "$here/scan-throughput.py" --build "$build" --mbox "$mbox" --runs "$runs"
 
+# Detection quality on the labelled synthetic archive (bench/eval), when the
+# corpus has it: precision and recall beside speed, so a faster build that
+# detects less shows up in the same summary.
+if [ -f "$corpus/synthetic/labels.jsonl" ]; then
+	vigil=$build/vigil
+	[ -x "$vigil" ] || vigil=$build/src/cli/vigil
+	run detection-eval python3 "$here/eval" --vigil "$vigil" --json "$here/out/eval.json" \
+		"$corpus/synthetic"
+else
+	echo "== detection-eval: $corpus/synthetic/labels.jsonl absent, skipped"
+	echo
+fi
+
 echo "== summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), results in $here/out/)"
-printf "$results" | sed 's/^/  /'
+printf '%b' "$results"
 exit $status

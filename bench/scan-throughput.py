@@ -81,9 +81,9 @@ def run_vigil(runstat, exe, fmt, extra, mbox):
 		wc.stdin.close()
 		lines = int(wc.stdout.read().split()[0])
 		wc.wait()
-	# vigil scan may exit non-zero to say it found something: that is a
-	# result. Usage errors and failures to run are not.
-	if st["exit"] >= 64 or st["exit"] < 0:
+	# Exit 1 means some messages could not be read or scanned: the count
+	# check below says how many. 2 (usage) and 3 (fatal) mean no valid run.
+	if st["exit"] >= 2 or st["exit"] < 0:
 		raise RunError("vigil exited %d: %s" % (st["exit"], err.decode(errors="replace")[-2000:]))
 	return {"wall": st["wall"], "cpu": st["user"] + st["sys"], "rss": st["maxrss_bytes"],
 		"messages": lines, "exit_code": st["exit"], "stderr_lines": err.count(b"\n")}
