@@ -119,6 +119,13 @@ const char *vigil_ctx_error(const vigil_ctx *ctx)
 	return ctx->err;
 }
 
+/* Scratch bytes gumbo may take per document before it falls back to
+ * malloc/free: an 8 MiB HTML part (VIGIL_MAX_HTML_BYTES) makes a tree of
+ * ~10x its size, and since frees are no-ops the scratch also holds what gumbo
+ * freed while parsing; past 64 MiB the memory is reused piece by piece again,
+ * as with plain malloc. */
+#define HTML_SCRATCH_CAP (64u * 1024 * 1024)
+
 int vigil_scanner_new(vigil_scanner **out, const vigil_ctx *ctx)
 {
 	*out = NULL;
@@ -135,6 +142,11 @@ int vigil_scanner_new(vigil_scanner **out, const vigil_ctx *ctx)
 		free(sc);
 		return VIGIL_EINTERNAL;
 	}
+	if (!(sc->html_scratch = vigil_scratch_new(HTML_SCRATCH_CAP))) {
+		magic_close(sc->magic);
+		free(sc);
+		return VIGIL_ENOMEM;
+	}
 	*out = sc;
 	return 0;
 }
@@ -144,6 +156,9 @@ void vigil_scanner_free(vigil_scanner *sc)
 	if (!sc)
 		return;
 	magic_close(sc->magic);
+	if (sc->token_index.free) sc->token_index.free(sc->token_index.p);
+	vigil_scratch_free(sc->html_scratch);
+	impersonation__cache_free(sc->imp_cache);
 	free(sc);
 }
 

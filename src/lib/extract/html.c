@@ -1130,6 +1130,16 @@ static int depth_guard(const char *s, size_t n, char **out, size_t *out_len)
 
 /* ---- entry point ----------------------------------------------------- */
 
+static void *gumbo_alloc(void *scratch, size_t size)
+{
+	return vigil_scratch_alloc(scratch, size);
+}
+
+static void gumbo_dealloc(void *scratch, void *p)
+{
+	vigil_scratch_release(scratch, p);
+}
+
 static size_t utf8_floor(const char *s, size_t n)
 {
 	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
@@ -1165,8 +1175,20 @@ int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_
 
 	GumboOptions opts = kGumboDefaultOptions;
 	opts.max_errors = 0; /* we never read parse errors: don't keep them */
+	/* gumbo mallocs and frees every token, string buffer and node on its
+	 * own (a third of its time went to malloc/free): it gets the scanner's
+	 * scratch instead, where a free is a no-op and the whole tree goes at
+	 * once with the reset below. */
+	vigil_scratch *scratch = sc ? sc->html_scratch : NULL;
+	if (scratch) {
+		opts.allocator = gumbo_alloc;
+		opts.deallocator = gumbo_dealloc;
+		opts.userdata = scratch;
+	}
 	GumboOutput *out = gumbo_parse_with_options(&opts, html, len);
 	if (!out) {
+		if (scratch)
+			vigil_scratch_reset(scratch);
 		free(guarded);
 		return VIGIL_ENOMEM;
 	}
@@ -1176,8 +1198,13 @@ int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_
 		rc = walk_tree(&w, out->document);
 	free(w.rules.slots);
 	/* gumbo's strings are copied into the arena as URLs are added, so the
-	 * tree (and the input it points into) can go now. */
-	gumbo_destroy_output(&opts, out);
+	 * tree (and the input it points into) can go now. When every piece of
+	 * it lives in the scratch, the reset frees it without gumbo walking the
+	 * tree to free node by node. */
+	if (!scratch || !vigil_scratch_all_in_blocks(scratch))
+		gumbo_destroy_output(&opts, out);
+	if (scratch)
+		vigil_scratch_reset(scratch);
 	free(guarded);
 	return rc;
 }

@@ -198,3 +198,126 @@ void *arena__vec_push(vigil_arena *a, void **items, size_t *len, size_t *cap, si
 	(*len)++;
 	return p;
 }
+
+/* ---- scratch ---------------------------------------------------------- */
+
+/* First scratch block: a typical mail HTML part (~10 KB) makes gumbo ask for
+ * ~150 KB in all, so one block serves most documents. */
+#define SCRATCH_BLOCK (256u * 1024)
+/* Block bytes kept from one document to the next. A bigger document's blocks
+ * go back to the system: one hostile part must not pin its memory for the
+ * rest of the run in every thread. */
+#define SCRATCH_KEEP (16u * 1024 * 1024)
+
+struct vigil_scratch {
+	block *head;        /* the block being filled first */
+	size_t cap;         /* most block bytes held at once */
+	size_t bytes;       /* block bytes held */
+	size_t next_first;  /* size of the first block after a reset, 0 for the default */
+	size_t outstanding; /* pieces malloc'd (past the cap, or in debug mode) not released */
+};
+
+vigil_scratch *vigil_scratch_new(size_t cap)
+{
+	vigil_scratch *s = calloc(1, sizeof(*s));
+	if (s)
+		s->cap = cap;
+	return s;
+}
+
+static void scratch_drop_blocks(vigil_scratch *s)
+{
+	block *b = s->head;
+	while (b) {
+		block *next = b->next;
+		free(b);
+		b = next;
+	}
+	s->head = NULL;
+	s->bytes = 0;
+}
+
+void vigil_scratch_free(vigil_scratch *s)
+{
+	if (!s)
+		return;
+	scratch_drop_blocks(s);
+	free(s);
+}
+
+void *vigil_scratch_alloc(vigil_scratch *s, size_t size)
+{
+	if (size == 0)
+		size = 1;
+	if (size > SIZE_MAX / 2)
+		return NULL;
+#ifndef VIGIL_ARENA_DEBUG
+	size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	block *b = s->head;
+	if (b && b->size - b->used >= need) {
+		void *p = b->data + b->used;
+		b->used += need;
+		return p;
+	}
+	/* A new block, twice what is held (so a document needs few blocks),
+	 * within the cap. */
+	size_t bsize = s->bytes ? s->bytes : (s->next_first ? s->next_first : SCRATCH_BLOCK);
+	if (bsize < need)
+		bsize = need;
+	if (s->bytes + bsize > s->cap && s->bytes + need <= s->cap)
+		bsize = s->cap - s->bytes;
+	if (s->bytes + bsize <= s->cap) {
+		block *nb = malloc(sizeof(block) + bsize);
+		if (nb) {
+			nb->size = bsize;
+			nb->used = need;
+			nb->next = b;
+			s->head = nb;
+			s->bytes += bsize;
+			return nb->data;
+		}
+	}
+#endif
+	/* Past the cap (or debug mode): plain malloc, released one by one. */
+	void *p = malloc(size);
+	if (p)
+		s->outstanding++;
+	return p;
+}
+
+void vigil_scratch_release(vigil_scratch *s, void *p)
+{
+	/* Nothing was malloc'd since the reset: p is in a block (the common
+	 * case, checked without walking the blocks). */
+	if (!p || !s->outstanding)
+		return;
+#ifndef VIGIL_ARENA_DEBUG
+	for (const block *b = s->head; b; b = b->next)
+		if ((const unsigned char *)p >= b->data && (const unsigned char *)p < b->data + b->size)
+			return;
+#endif
+	s->outstanding--;
+	free(p);
+}
+
+bool vigil_scratch_all_in_blocks(const vigil_scratch *s)
+{
+	return s->outstanding == 0;
+}
+
+void vigil_scratch_reset(vigil_scratch *s)
+{
+	/* Pieces malloc'd past the cap are released by their owner (gumbo's
+	 * destroy), never here: we don't track them. */
+	s->outstanding = 0;
+	if (!s->head)
+		return;
+	if (!s->head->next && s->bytes <= SCRATCH_KEEP) {
+		s->head->used = 0;
+		return;
+	}
+	/* Grown into several blocks: next time start with one block of the
+	 * size this document needed (when worth keeping). */
+	s->next_first = s->bytes <= SCRATCH_KEEP ? s->bytes : 0;
+	scratch_drop_blocks(s);
+}
