@@ -1,11 +1,15 @@
 /*
- * The JSON Lines sink: one object per message, written with jansson, in the
- * schema of docs/schema.md (its first field is the schema version). Keys
- * whose value is unknown are written as null rather than left out, so
- * consumers see one shape.
+ * The JSON Lines sink: one object per message, in the schema of
+ * docs/schema.md (its first field is the schema version). Keys whose value is
+ * unknown are written as null rather than left out, so consumers see one
+ * shape. The text is written straight into one buffer, byte for byte what
+ * jansson's json_dumps(JSON_COMPACT) wrote before: building a jansson tree
+ * per message and serialising it cost a fifth of a scan.
  */
 #include <glib.h>
-#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,78 +41,250 @@ const char *report__hidden_name(unsigned bit)
 	return "unknown";
 }
 
-/* jansson refuses invalid UTF-8; the model is UTF-8 by construction, but a
- * string that slipped through must not lose the whole message. */
-static json_t *str(const char *s)
+/* ---- the output buffer ------------------------------------------------ */
+
+/* One record. It starts in a caller's (stack) buffer and moves to the heap
+ * when a message's record outgrows it; `oom` sticks once an allocation
+ * failed, so emitters need not check each append. Its size is bounded by the
+ * model's own limits (URLs, addresses, findings...). */
+typedef struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool heap, oom;
+} jbuf;
+
+/* Makes room for n more bytes; false when out of memory. */
+static bool jb_reserve(jbuf *b, size_t n)
 {
-	if (!s)
-		return json_null();
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	char *valid = g_utf8_make_valid(s, -1);
-	j = json_string(valid);
-	g_free(valid);
-	return j ? j : json_null();
+	if (b->oom)
+		return false;
+	if (b->cap - b->len >= n)
+		return true;
+	size_t cap = b->cap * 2;
+	while (cap - b->len < n) {
+		if (cap > SIZE_MAX / 2) {
+			b->oom = true;
+			return false;
+		}
+		cap *= 2;
+	}
+	char *p = b->heap ? realloc(b->p, cap) : malloc(cap);
+	if (!p) {
+		b->oom = true;
+		return false;
+	}
+	if (!b->heap)
+		memcpy(p, b->p, b->len);
+	b->p = p;
+	b->cap = cap;
+	b->heap = true;
+	return true;
 }
 
-static json_t *time_or_null(int64_t t)
+static void put(jbuf *b, const char *s, size_t n)
 {
-	char buf[32];
-	report__iso_time(t, buf, sizeof(buf));
-	return buf[0] ? json_string(buf) : json_null();
-}
-
-static json_t *mailbox(const vigil_mailbox *mb)
-{
-	if (!mb->address && !mb->name)
-		return json_null();
-	json_t *o = json_object();
-	json_object_set_new(o, "name", str(mb->name));
-	json_object_set_new(o, "address", str(mb->address));
-	json_object_set_new(o, "domain", str(mb->domain));
-	if (mb->nested)
-		json_object_set_new(o, "nested", json_integer(mb->nested));
-	return o;
-}
-
-static json_t *mailboxes(const vigil_mailbox_vec *v)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < v->len; i++)
-		json_array_append_new(a, mailbox(&v->items[i]));
-	return a;
-}
-
-static void add_recipients(json_t *arr, const vigil_mailbox_vec *v, const char *field)
-{
-	for (size_t i = 0; i < v->len; i++) {
-		const vigil_mailbox *mb = &v->items[i];
-		json_t *o = json_object();
-		json_object_set_new(o, "address", str(mb->address));
-		json_object_set_new(o, "name", str(mb->name));
-		json_object_set_new(o, "domain", str(mb->domain));
-		json_object_set_new(o, "field", json_string(field));
-		json_array_append_new(arr, o);
+	if (jb_reserve(b, n)) {
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
 	}
 }
 
-static json_t *received(const vigil_received *r)
+static void putc_(jbuf *b, char c)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "raw", str(r->raw));
-	json_object_set_new(o, "from_host", str(r->from_host));
-	json_object_set_new(o, "helo", str(r->helo));
-	json_object_set_new(o, "rdns", str(r->rdns));
-	json_object_set_new(o, "ip", str(r->ip));
-	json_object_set_new(o, "by_host", str(r->by_host));
-	json_object_set_new(o, "with", str(r->with));
-	json_object_set_new(o, "id", str(r->id));
-	json_object_set_new(o, "for", str(r->for_addr));
-	json_object_set_new(o, "time", time_or_null(r->time));
-	if (r->nested)
-		json_object_set_new(o, "nested", json_integer(r->nested));
-	return o;
+	if (jb_reserve(b, 1))
+		b->p[b->len++] = c;
+}
+
+/* A literal: its length is known at compile time. */
+#define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static void put_int(jbuf *b, long long v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%lld", v);
+	put(b, tmp, (size_t)n);
+}
+
+/* Writes valid UTF-8 s[0..n) as a JSON string, escaped as jansson escapes:
+ * '"', '\\' and control characters below 0x20 (short forms where JSON has
+ * them, else \u00XX in upper-case hex); everything else, non-ASCII too, as
+ * is. */
+static void put_escaped(jbuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	putc_(b, '"');
+	size_t run = 0; /* start of the bytes not yet copied */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		put(b, s + run, i - run);
+		run = i + 1;
+		char esc[6] = {'\\', 0, '0', '0', 0, 0};
+		size_t en = 2;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			esc[1] = 'u';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			en = 6;
+		}
+		put(b, esc, en);
+	}
+	put(b, s + run, n - run);
+	putc_(b, '"');
+}
+
+/* Is s[0..n) valid UTF-8? ASCII (nearly everything) is checked here; only
+ * strings with a byte >= 0x80 go to glib. */
+static bool valid_utf8(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return g_utf8_validate_len(s + i, n - i, NULL);
+	return true;
+}
+
+/* A string of the model, or null. The model is UTF-8 by construction, but a
+ * string that slipped through is repaired (U+FFFD) rather than lose the
+ * whole message, as before. */
+static void put_str(jbuf *b, const char *s)
+{
+	if (!s) {
+		PUT_LIT(b, "null");
+		return;
+	}
+	size_t n = strlen(s);
+	if (valid_utf8(s, n)) {
+		put_escaped(b, s, n);
+		return;
+	}
+	char *valid = g_utf8_make_valid(s, (gssize)n);
+	if (valid)
+		put_escaped(b, valid, strlen(valid));
+	else
+		PUT_LIT(b, "null");
+	g_free(valid);
+}
+
+/* `,"key":` for a key that is a literal (ASCII, nothing to escape). */
+#define KEY(b, lit) PUT_LIT((b), ",\"" lit "\":")
+/* `{"key":`: opens an object with its first key. */
+#define OPEN(b, lit) PUT_LIT((b), "{\"" lit "\":")
+
+static void put_bool(jbuf *b, bool v)
+{
+	if (v)
+		PUT_LIT(b, "true");
+	else
+		PUT_LIT(b, "false");
+}
+
+static void put_int_or_null(jbuf *b, bool known, long long v)
+{
+	if (known)
+		put_int(b, v);
+	else
+		PUT_LIT(b, "null");
+}
+
+/* ---- the record ------------------------------------------------------- */
+
+static void put_time(jbuf *b, int64_t t)
+{
+	char buf[32];
+	report__iso_time(t, buf, sizeof(buf));
+	if (buf[0])
+		put_escaped(b, buf, strlen(buf));
+	else
+		PUT_LIT(b, "null");
+}
+
+static void mailbox(jbuf *b, const vigil_mailbox *mb)
+{
+	if (!mb->address && !mb->name) {
+		PUT_LIT(b, "null");
+		return;
+	}
+	OPEN(b, "name");
+	put_str(b, mb->name);
+	KEY(b, "address");
+	put_str(b, mb->address);
+	KEY(b, "domain");
+	put_str(b, mb->domain);
+	if (mb->nested) {
+		KEY(b, "nested");
+		put_int(b, mb->nested);
+	}
+	putc_(b, '}');
+}
+
+static void mailboxes(jbuf *b, const vigil_mailbox_vec *v)
+{
+	putc_(b, '[');
+	for (size_t i = 0; i < v->len; i++) {
+		if (i)
+			putc_(b, ',');
+		mailbox(b, &v->items[i]);
+	}
+	putc_(b, ']');
+}
+
+/* Appends the recipients of one field to an open array; *first tracks
+ * whether a comma is needed. */
+static void add_recipients(jbuf *b, bool *first, const vigil_mailbox_vec *v, const char *field)
+{
+	for (size_t i = 0; i < v->len; i++) {
+		const vigil_mailbox *mb = &v->items[i];
+		if (!*first)
+			putc_(b, ',');
+		*first = false;
+		OPEN(b, "address");
+		put_str(b, mb->address);
+		KEY(b, "name");
+		put_str(b, mb->name);
+		KEY(b, "domain");
+		put_str(b, mb->domain);
+		KEY(b, "field");
+		put_str(b, field);
+		putc_(b, '}');
+	}
+}
+
+static void received(jbuf *b, const vigil_received *r)
+{
+	OPEN(b, "raw");
+	put_str(b, r->raw);
+	KEY(b, "from_host");
+	put_str(b, r->from_host);
+	KEY(b, "helo");
+	put_str(b, r->helo);
+	KEY(b, "rdns");
+	put_str(b, r->rdns);
+	KEY(b, "ip");
+	put_str(b, r->ip);
+	KEY(b, "by_host");
+	put_str(b, r->by_host);
+	KEY(b, "with");
+	put_str(b, r->with);
+	KEY(b, "id");
+	put_str(b, r->id);
+	KEY(b, "for");
+	put_str(b, r->for_addr);
+	KEY(b, "time");
+	put_time(b, r->time);
+	if (r->nested) {
+		KEY(b, "nested");
+		put_int(b, r->nested);
+	}
+	putc_(b, '}');
 }
 
 static const char *auth_prop(const vigil_auth_result *r, const char *name)
@@ -138,35 +314,78 @@ static const vigil_auth_result *auth_pick(const vigil_message *m, const char *me
 	return best;
 }
 
-static json_t *auth(const vigil_message *m)
+/* The properties of one result as a JSON object. Written as a JSON object
+ * (a map) always was: a name given twice appears once, where it first
+ * appeared, with the value given last; a name that is not UTF-8 is left
+ * out (a key must be valid). */
+static void auth_props(jbuf *b, const vigil_auth_result *r)
 {
-	json_t *o = json_object();
+	putc_(b, '{');
+	bool first = true;
+	for (size_t k = 0; k < r->n_props; k++) {
+		const char *name = r->props[k].name;
+		if (!valid_utf8(name, strlen(name)))
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < k && !seen; j++)
+			seen = strcmp(r->props[j].name, name) == 0;
+		if (seen)
+			continue;
+		const char *value = r->props[k].value;
+		for (size_t j = k + 1; j < r->n_props; j++)
+			if (strcmp(r->props[j].name, name) == 0)
+				value = r->props[j].value;
+		if (!first)
+			putc_(b, ',');
+		first = false;
+		put_escaped(b, name, strlen(name));
+		putc_(b, ':');
+		put_str(b, value);
+	}
+	putc_(b, '}');
+}
+
+static void auth(jbuf *b, const vigil_message *m)
+{
 	static const char *methods[] = {"spf", "dkim", "dmarc", "arc"};
+	putc_(b, '{');
 	for (size_t i = 0; i < sizeof(methods) / sizeof(*methods); i++) {
 		const vigil_auth_result *r = auth_pick(m, methods[i]);
-		json_object_set_new(o, methods[i], str(r ? r->result : NULL));
-		if (strcmp(methods[i], "dkim") == 0)
-			json_object_set_new(o, "dkim_domain", str(r ? auth_prop(r, "header.d") : NULL));
+		if (i)
+			putc_(b, ',');
+		put_escaped(b, methods[i], strlen(methods[i]));
+		putc_(b, ':');
+		put_str(b, r ? r->result : NULL);
+		if (strcmp(methods[i], "dkim") == 0) {
+			KEY(b, "dkim_domain");
+			put_str(b, r ? auth_prop(r, "header.d") : NULL);
+		}
 	}
-	json_t *all = json_array();
+	KEY(b, "results");
+	putc_(b, '[');
 	for (size_t i = 0; i < m->auth.len; i++) {
 		const vigil_auth_result *r = &m->auth.items[i];
-		json_t *e = json_object();
-		json_object_set_new(e, "authserv_id", str(r->authserv_id));
-		json_object_set_new(e, "header", json_integer(r->header_index));
-		json_object_set_new(e, "method", str(r->method));
-		json_object_set_new(e, "result", str(r->result));
-		json_object_set_new(e, "reason", str(r->reason));
-		json_t *props = json_object();
-		for (size_t k = 0; k < r->n_props; k++)
-			json_object_set_new(props, r->props[k].name, str(r->props[k].value));
-		json_object_set_new(e, "properties", props);
-		if (r->nested)
-			json_object_set_new(e, "nested", json_integer(r->nested));
-		json_array_append_new(all, e);
+		if (i)
+			putc_(b, ',');
+		OPEN(b, "authserv_id");
+		put_str(b, r->authserv_id);
+		KEY(b, "header");
+		put_int(b, r->header_index);
+		KEY(b, "method");
+		put_str(b, r->method);
+		KEY(b, "result");
+		put_str(b, r->result);
+		KEY(b, "reason");
+		put_str(b, r->reason);
+		KEY(b, "properties");
+		auth_props(b, r);
+		if (r->nested) {
+			KEY(b, "nested");
+			put_int(b, r->nested);
+		}
+		putc_(b, '}');
 	}
-	json_object_set_new(o, "results", all);
-	return o;
+	PUT_LIT(b, "]}");
 }
 
 static const char *origin_name(vigil_url_origin o)
@@ -179,49 +398,81 @@ static const char *origin_name(vigil_url_origin o)
 	return "unknown";
 }
 
-static json_t *url(const vigil_url *u)
+static void url(jbuf *b, const vigil_url *u)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "url", str(u->url ? u->url : u->raw));
-	json_object_set_new(o, "raw", str(u->raw));
-	json_object_set_new(o, "scheme", str(u->scheme));
-	json_object_set_new(o, "host", str(u->host));
-	json_object_set_new(o, "host_unicode", str(u->host_unicode));
-	json_object_set_new(o, "domain", str(u->domain));
-	json_object_set_new(o, "path", str(u->path));
-	json_object_set_new(o, "query", str(u->query));
-	json_object_set_new(o, "origin", json_string(origin_name(u->origin)));
-	json_object_set_new(o, "element", str(u->element));
-	json_object_set_new(o, "attribute", str(u->attribute));
-	json_object_set_new(o, "hidden", json_boolean(u->hidden != 0));
-	json_t *why = json_array();
+	OPEN(b, "url");
+	put_str(b, u->url ? u->url : u->raw);
+	KEY(b, "raw");
+	put_str(b, u->raw);
+	KEY(b, "scheme");
+	put_str(b, u->scheme);
+	KEY(b, "host");
+	put_str(b, u->host);
+	KEY(b, "host_unicode");
+	put_str(b, u->host_unicode);
+	KEY(b, "domain");
+	put_str(b, u->domain);
+	KEY(b, "path");
+	put_str(b, u->path);
+	KEY(b, "query");
+	put_str(b, u->query);
+	KEY(b, "origin");
+	put_str(b, origin_name(u->origin));
+	KEY(b, "element");
+	put_str(b, u->element);
+	KEY(b, "attribute");
+	put_str(b, u->attribute);
+	KEY(b, "hidden");
+	put_bool(b, u->hidden != 0);
+	KEY(b, "hidden_by");
+	putc_(b, '[');
+	bool first = true;
 	for (unsigned bit = 1; bit <= VIGIL_HIDDEN_ANCESTOR; bit <<= 1)
-		if (u->hidden & bit)
-			json_array_append_new(why, json_string(report__hidden_name(bit)));
-	json_object_set_new(o, "hidden_by", why);
-	json_object_set_new(o, "width", u->width >= 0 ? json_integer(u->width) : json_null());
-	json_object_set_new(o, "height", u->height >= 0 ? json_integer(u->height) : json_null());
-	json_object_set_new(o, "text", str(u->link_text));
-	json_object_set_new(o, "text_host", str(u->text_host));
-	json_object_set_new(o, "part", json_integer(u->part));
-	json_object_set_new(o, "nested", json_integer(u->nested));
-	return o;
+		if (u->hidden & bit) {
+			if (!first)
+				putc_(b, ',');
+			first = false;
+			put_str(b, report__hidden_name(bit));
+		}
+	putc_(b, ']');
+	KEY(b, "width");
+	put_int_or_null(b, u->width >= 0, u->width);
+	KEY(b, "height");
+	put_int_or_null(b, u->height >= 0, u->height);
+	KEY(b, "text");
+	put_str(b, u->link_text);
+	KEY(b, "text_host");
+	put_str(b, u->text_host);
+	KEY(b, "part");
+	put_int(b, u->part);
+	KEY(b, "nested");
+	put_int(b, u->nested);
+	putc_(b, '}');
 }
 
-static json_t *attachment(const vigil_attachment *at)
+static void attachment(jbuf *b, const vigil_attachment *at)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "filename", str(at->filename));
-	json_object_set_new(o, "declared_type", str(at->declared_type));
-	json_object_set_new(o, "sniffed_type", str(at->sniffed_type));
-	json_object_set_new(o, "disposition", str(at->disposition));
-	json_object_set_new(o, "size", json_integer((json_int_t)at->size));
-	json_object_set_new(o, "md5", json_string(at->md5));
-	json_object_set_new(o, "sha1", json_string(at->sha1));
-	json_object_set_new(o, "sha256", json_string(at->sha256));
-	json_object_set_new(o, "part", json_integer(at->part));
-	json_object_set_new(o, "nested", json_integer(at->nested));
-	return o;
+	OPEN(b, "filename");
+	put_str(b, at->filename);
+	KEY(b, "declared_type");
+	put_str(b, at->declared_type);
+	KEY(b, "sniffed_type");
+	put_str(b, at->sniffed_type);
+	KEY(b, "disposition");
+	put_str(b, at->disposition);
+	KEY(b, "size");
+	put_int(b, (long long)at->size);
+	KEY(b, "md5");
+	put_str(b, at->md5);
+	KEY(b, "sha1");
+	put_str(b, at->sha1);
+	KEY(b, "sha256");
+	put_str(b, at->sha256);
+	KEY(b, "part");
+	put_int(b, at->part);
+	KEY(b, "nested");
+	put_int(b, at->nested);
+	putc_(b, '}');
 }
 
 static const char *class_name(vigil_finding_class c)
@@ -236,119 +487,186 @@ static const char *class_name(vigil_finding_class c)
 	return "unknown";
 }
 
-static json_t *finding(const vigil_finding *f)
+static void finding(jbuf *b, const vigil_finding *f)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "detector", str(f->detector));
-	json_object_set_new(o, "id", str(f->id));
-	json_object_set_new(o, "class", json_string(class_name(f->cls)));
-	json_object_set_new(o, "score", json_integer(f->score));
-	json_object_set_new(o, "reason", str(f->reason));
-	json_t *ev = json_object();
-	json_object_set_new(ev, "artifact", str(f->artifact));
-	json_object_set_new(ev, "value", str(f->value));
-	json_object_set_new(o, "evidence", ev);
-	return o;
+	OPEN(b, "detector");
+	put_str(b, f->detector);
+	KEY(b, "id");
+	put_str(b, f->id);
+	KEY(b, "class");
+	put_str(b, class_name(f->cls));
+	KEY(b, "score");
+	put_int(b, f->score);
+	KEY(b, "reason");
+	put_str(b, f->reason);
+	KEY(b, "evidence");
+	OPEN(b, "artifact");
+	put_str(b, f->artifact);
+	KEY(b, "value");
+	put_str(b, f->value);
+	PUT_LIT(b, "}}");
 }
 
-static json_t *message(const vigil_message *m)
+static void message(jbuf *b, const vigil_message *m)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "version", json_integer(VIGIL_SCHEMA_VERSION));
-	json_object_set_new(o, "message_id", str(m->message_id));
-	json_object_set_new(o, "verdict", json_string(vigil_verdict_name(m->verdict)));
-	json_object_set_new(o, "score", json_integer(m->score));
-	json_t *findings = json_array();
-	for (size_t i = 0; i < m->findings.len; i++)
-		json_array_append_new(findings, finding(&m->findings.items[i]));
-	json_object_set_new(o, "findings", findings);
+	OPEN(b, "version");
+	put_int(b, VIGIL_SCHEMA_VERSION);
+	KEY(b, "message_id");
+	put_str(b, m->message_id);
+	KEY(b, "verdict");
+	put_str(b, vigil_verdict_name(m->verdict));
+	KEY(b, "score");
+	put_int(b, m->score);
+	KEY(b, "findings");
+	putc_(b, '[');
+	for (size_t i = 0; i < m->findings.len; i++) {
+		if (i)
+			putc_(b, ',');
+		finding(b, &m->findings.items[i]);
+	}
+	putc_(b, ']');
 
-	json_t *src = json_object();
-	json_object_set_new(src, "path", str(m->path));
-	json_object_set_new(src, "offset", m->offset >= 0 ? json_integer(m->offset) : json_null());
-	json_object_set_new(src, "size", json_integer((json_int_t)m->size));
-	json_object_set_new(o, "source", src);
+	KEY(b, "source");
+	OPEN(b, "path");
+	put_str(b, m->path);
+	KEY(b, "offset");
+	put_int_or_null(b, m->offset >= 0, m->offset);
+	KEY(b, "size");
+	put_int(b, (long long)m->size);
+	putc_(b, '}');
 
-	json_object_set_new(o, "partial", json_boolean(m->partial));
-	json_t *reasons = json_array();
-	for (size_t i = 0; i < m->partial_reasons.len; i++)
-		json_array_append_new(reasons, str(m->partial_reasons.items[i]));
-	json_object_set_new(o, "partial_reasons", reasons);
+	KEY(b, "partial");
+	put_bool(b, m->partial);
+	KEY(b, "partial_reasons");
+	putc_(b, '[');
+	for (size_t i = 0; i < m->partial_reasons.len; i++) {
+		if (i)
+			putc_(b, ',');
+		put_str(b, m->partial_reasons.items[i]);
+	}
+	putc_(b, ']');
 
-	json_object_set_new(o, "from", mailbox(&m->from));
-	json_object_set_new(o, "from_count", json_integer(m->from_count));
-	json_object_set_new(o, "sender", mailbox(&m->sender));
-	json_object_set_new(o, "reply_to", mailboxes(&m->reply_to));
-	json_object_set_new(o, "return_path", mailbox(&m->return_path));
-	json_t *rcpt = json_array();
-	add_recipients(rcpt, &m->to, "to");
-	add_recipients(rcpt, &m->cc, "cc");
-	add_recipients(rcpt, &m->bcc, "bcc");
-	add_recipients(rcpt, &m->delivered_to, "delivered-to");
-	json_object_set_new(o, "recipients", rcpt);
-	json_object_set_new(o, "subject", str(m->subject));
-	json_object_set_new(o, "date", time_or_null(m->date_time));
-	json_object_set_new(o, "date_raw", str(m->date));
-	json_object_set_new(o, "message_id_domain", str(m->message_id_domain));
-	json_object_set_new(o, "x_mailer", str(m->x_mailer));
-	json_object_set_new(o, "user_agent", str(m->user_agent));
+	KEY(b, "from");
+	mailbox(b, &m->from);
+	KEY(b, "from_count");
+	put_int(b, m->from_count);
+	KEY(b, "sender");
+	mailbox(b, &m->sender);
+	KEY(b, "reply_to");
+	mailboxes(b, &m->reply_to);
+	KEY(b, "return_path");
+	mailbox(b, &m->return_path);
+	KEY(b, "recipients");
+	putc_(b, '[');
+	bool first = true;
+	add_recipients(b, &first, &m->to, "to");
+	add_recipients(b, &first, &m->cc, "cc");
+	add_recipients(b, &first, &m->bcc, "bcc");
+	add_recipients(b, &first, &m->delivered_to, "delivered-to");
+	putc_(b, ']');
+	KEY(b, "subject");
+	put_str(b, m->subject);
+	KEY(b, "date");
+	put_time(b, m->date_time);
+	KEY(b, "date_raw");
+	put_str(b, m->date);
+	KEY(b, "message_id_domain");
+	put_str(b, m->message_id_domain);
+	KEY(b, "x_mailer");
+	put_str(b, m->x_mailer);
+	KEY(b, "user_agent");
+	put_str(b, m->user_agent);
 
-	json_t *route = json_array();
-	for (size_t i = 0; i < m->received.len; i++)
-		json_array_append_new(route, received(&m->received.items[i]));
-	json_object_set_new(o, "received", route);
-	json_object_set_new(o, "auth", auth(m));
+	KEY(b, "received");
+	putc_(b, '[');
+	for (size_t i = 0; i < m->received.len; i++) {
+		if (i)
+			putc_(b, ',');
+		received(b, &m->received.items[i]);
+	}
+	putc_(b, ']');
+	KEY(b, "auth");
+	auth(b, m);
 
-	json_t *urls = json_array();
-	for (size_t i = 0; i < m->urls.len; i++)
-		json_array_append_new(urls, url(&m->urls.items[i]));
-	json_object_set_new(o, "urls", urls);
+	KEY(b, "urls");
+	putc_(b, '[');
+	for (size_t i = 0; i < m->urls.len; i++) {
+		if (i)
+			putc_(b, ',');
+		url(b, &m->urls.items[i]);
+	}
+	putc_(b, ']');
 
-	json_t *atts = json_array();
-	for (size_t i = 0; i < m->attachments.len; i++)
-		json_array_append_new(atts, attachment(&m->attachments.items[i]));
-	json_object_set_new(o, "attachments", atts);
+	KEY(b, "attachments");
+	putc_(b, '[');
+	for (size_t i = 0; i < m->attachments.len; i++) {
+		if (i)
+			putc_(b, ',');
+		attachment(b, &m->attachments.items[i]);
+	}
+	putc_(b, ']');
 
-	json_t *nested = json_array();
+	KEY(b, "nested_messages");
+	putc_(b, '[');
 	for (size_t i = 0; i < m->nested.len; i++) {
 		const vigil_nested_message *nm = &m->nested.items[i];
-		json_t *n = json_object();
-		json_object_set_new(n, "depth", json_integer(nm->depth));
-		json_object_set_new(n, "part", json_integer(nm->part));
-		json_object_set_new(n, "from", mailbox(&nm->from));
-		json_object_set_new(n, "subject", str(nm->subject));
-		json_object_set_new(n, "message_id", str(nm->message_id));
-		json_object_set_new(n, "date_raw", str(nm->date));
-		json_array_append_new(nested, n);
+		if (i)
+			putc_(b, ',');
+		OPEN(b, "depth");
+		put_int(b, nm->depth);
+		KEY(b, "part");
+		put_int(b, nm->part);
+		KEY(b, "from");
+		mailbox(b, &nm->from);
+		KEY(b, "subject");
+		put_str(b, nm->subject);
+		KEY(b, "message_id");
+		put_str(b, nm->message_id);
+		KEY(b, "date_raw");
+		put_str(b, nm->date);
+		putc_(b, '}');
 	}
-	json_object_set_new(o, "nested_messages", nested);
+	putc_(b, ']');
 
-	json_t *bodies = json_array();
+	KEY(b, "bodies");
+	putc_(b, '[');
 	for (size_t i = 0; i < m->bodies.len; i++) {
-		const vigil_body *b = &m->bodies.items[i];
-		json_t *e = json_object();
-		json_object_set_new(e, "type", json_string(b->content_type));
-		json_object_set_new(e, "charset", str(b->charset));
-		json_object_set_new(e, "length", json_integer((json_int_t)b->len));
-		json_object_set_new(e, "part", json_integer(b->part));
-		json_object_set_new(e, "nested", json_integer(b->nested));
-		json_array_append_new(bodies, e);
+		const vigil_body *bd = &m->bodies.items[i];
+		if (i)
+			putc_(b, ',');
+		OPEN(b, "type");
+		put_str(b, bd->content_type);
+		KEY(b, "charset");
+		put_str(b, bd->charset);
+		KEY(b, "length");
+		put_int(b, (long long)bd->len);
+		KEY(b, "part");
+		put_int(b, bd->part);
+		KEY(b, "nested");
+		put_int(b, bd->nested);
+		putc_(b, '}');
 	}
-	json_object_set_new(o, "bodies", bodies);
-	json_object_set_new(o, "parts", json_integer(m->n_parts));
-	return o;
+	putc_(b, ']');
+	KEY(b, "parts");
+	put_int(b, m->n_parts);
+	putc_(b, '}');
 }
 
 int report__jsonl(const vigil_message *msg, FILE *fp)
 {
-	json_t *o = message(msg);
-	if (!o)
-		return VIGIL_ENOMEM;
-	int rc = json_dumpf(o, fp, JSON_COMPACT);
-	json_decref(o);
-	if (rc != 0 || fputc('\n', fp) == EOF)
-		return VIGIL_EIO;
-	return 0;
+	/* Most records (~8 KB) fit on the stack: no allocation at all. */
+	char stack[16384];
+	jbuf b = {.p = stack, .cap = sizeof(stack)};
+	message(&b, msg);
+	putc_(&b, '\n');
+	int rc = 0;
+	if (b.oom)
+		rc = VIGIL_ENOMEM;
+	else if (fwrite(b.p, 1, b.len, fp) != b.len) /* one write per record */
+		rc = VIGIL_EIO;
+	if (b.heap)
+		free(b.p);
+	return rc;
 }
 
 int vigil_message_write(const vigil_message *msg, vigil_format fmt, FILE *fp)
