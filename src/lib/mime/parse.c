@@ -302,24 +302,37 @@ static void add_body(walk *w, GMimePart *part, const char *mime_type, bool html,
 	if (!bytes)
 		return;
 	const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
-	char *text = to_utf8(w, charset, (const char *)bytes->data, bytes->len);
-	g_byte_array_unref(bytes);
-	if (!text) {
-		w->rc = VIGIL_ENOMEM;
-		return;
-	}
-	/* Anything left invalid (a lying charset filter) is repaired so every
-	 * later stage can trust the text is UTF-8. */
-	if (!g_utf8_validate(text, -1, NULL)) {
-		char *valid = g_utf8_make_valid(text, -1);
+	const char *data = (const char *)bytes->data;
+	char *copy;
+	size_t len;
+	if (bytes->len && charset_is_utf8_or_ascii(charset) &&
+		g_utf8_validate(data, (gssize)bytes->len, NULL)) {
+		/* Most bodies are valid UTF-8 (or ASCII) as decoded, and so hold no
+		 * NUL (g_utf8_validate refuses one): validated once, copied once,
+		 * straight into the arena. */
+		len = bytes->len;
+		copy = vigil_arena_strndup(w->msg->arena, data, len);
+	} else {
+		char *text = to_utf8(w, charset, data, bytes->len);
+		if (!text) {
+			g_byte_array_unref(bytes);
+			w->rc = VIGIL_ENOMEM;
+			return;
+		}
+		/* Anything left invalid (a lying charset filter) is repaired so
+		 * every later stage can trust the text is UTF-8. */
+		if (!g_utf8_validate(text, -1, NULL)) {
+			char *valid = g_utf8_make_valid(text, -1);
+			g_free(text);
+			text = valid;
+		}
+		len = strlen(text);
+		copy = vigil_arena_strndup(w->msg->arena, text, len);
 		g_free(text);
-		text = valid;
 	}
-	size_t len = strlen(text);
-	vigil_body *b = VIGIL_VEC_PUSH(w->msg->arena, &w->msg->bodies);
-	char *copy = b ? vigil_arena_strndup(w->msg->arena, text, len) : NULL;
-	g_free(text);
-	if (!b || !copy) {
+	g_byte_array_unref(bytes);
+	vigil_body *b = copy ? VIGIL_VEC_PUSH(w->msg->arena, &w->msg->bodies) : NULL;
+	if (!b) {
 		w->rc = VIGIL_ENOMEM;
 		return;
 	}
