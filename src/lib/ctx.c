@@ -157,6 +157,7 @@ void vigil_scanner_free(vigil_scanner *sc)
 		return;
 	magic_close(sc->magic);
 	vigil_scratch_free(sc->html_scratch);
+	impersonation__cache_free(sc->imp_cache);
 	free(sc);
 }
 

@@ -22,6 +22,7 @@ struct vigil_ctx {
 struct vigil_scanner {
 	const vigil_ctx *ctx;
 	magic_t magic; /* libmagic cookies are not thread-safe: one per scanner */
+	struct { void *p; void (*free)(void *); } token_index; /* detect/token.c: URL templates seen */
 	/* gumbo's memory: a bump allocator reset after each HTML document,
 	 * so gumbo's many small mallocs and frees cost a pointer bump. */
 	vigil_scratch *html_scratch;

@@ -1,3 +1,1042 @@
-/* STUB: token detector (being written). */
+/*
+ * The token detector: URLs that identify their recipient. A component that
+ * encodes the recipient's address (as written, percent-encoded, base64,
+ * base32, hex, MD5/SHA hashes), a URL template that carries a different
+ * token to each recipient across the messages this scanner saw, and opaque
+ * identifiers in hidden images. Whether a host tracks is tracker.c's question.
+ */
+#include <stdlib.h>
+#include <string.h>
+
 #include "detect/detect.h"
-int detect__token(vigil_message *msg, vigil_scanner *sc) { return 0; }
+#include "detect/token.h"
+#include "detect/tracker.h"
+
+/* Recipients whose encodings are looked for, per message. A targeted message
+ * has one; a message to more than 50 visible recipients is a mailing, whose
+ * URLs cannot be personal to each of them. Bounds the needles to ~2,200. */
+#define TOKEN_MAX_RECIPIENTS 50
+
+/* Bytes of a needle used as its fingerprint. Every needle is at least this
+ * long, so one table lookup per haystack position finds all candidates, in
+ * time independent of the number of recipients and encodings. */
+#define FP_BYTES 6
+
+/* Encoded needles carry at least 48 bits, so that a random identifier of an
+ * URL (hex, base32, base64 themselves) matches one by chance with odds under
+ * one in a billion per URL. In characters: */
+#define MIN_B64_CHARS 8  /* 6 bits each */
+#define MIN_B32_CHARS 10 /* 5 bits each, either case */
+#define MIN_HEX_CHARS 12 /* 4 bits each, either case */
+/* A hash is matched on its first 16 hex characters (64 bits): trackers cut
+ * hashes to shorten URLs, and a longer prefix adds nothing. */
+#define HASH_PREFIX 16
+
+/* Local parts shorter than this, or role names, do not single out a person. */
+#define MIN_LOCAL_PART 5
+
+/* Template and token components kept per URL. */
+#define MAX_TEMPLATE 2048
+#define MAX_TOKEN 512
+
+/* ------------------------------------------------------------------------ */
+/* hashing and token shape */
+
+uint64_t token__hash(const void *data, size_t n, uint64_t seed)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	/* splitmix64's finaliser: FNV's low bits alone hash poorly. */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
+static bool is_alnum(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int char_class(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return 1;
+	if (c >= 'a' && c <= 'z')
+		return 2;
+	if (c >= 'A' && c <= 'Z')
+		return 3;
+	return 0;
+}
+
+bool token__shaped(const char *s, size_t n)
+{
+	/* "LENOg6W1uC5XHo.gif" -> "LENOg6W1uC5XHo"; "...ZQ==" -> "...ZQ" */
+	for (size_t i = n, k = 0; i > 0 && k <= 5; i--, k++) {
+		if (s[i - 1] == '.') {
+			if (k >= 1)
+				n = i - 1;
+			break;
+		}
+		if (!is_alnum((unsigned char)s[i - 1]))
+			break;
+	}
+	while (n > 0 && s[n - 1] == '=')
+		n--;
+	if (n < 8 || n > MAX_TOKEN)
+		return false;
+	size_t alnum = 0, transitions = 0, digits = 0, lower = 0, upper = 0;
+	int prev = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int k = char_class(c);
+		if (!k) {
+			/* identifier alphabets: base64(url), UUIDs, percent-escapes */
+			if (!strchr("-_~+=%", c))
+				return false;
+			continue;
+		}
+		alnum++;
+		digits += k == 1;
+		lower += k == 2;
+		upper += k == 3;
+		if (prev && k != prev)
+			transitions++;
+		prev = k;
+	}
+	if (alnum < 8 || lower + upper == 0)
+		return false;
+	/* Random identifiers change class every two or three characters; words
+	 * with a number ("newsletter2021", "article_6065_823448") once or twice. */
+	if (transitions < 3 || transitions * 5 < alnum)
+		return false;
+	if (digits)
+		return true;
+	/* Letters alone: words in CamelCase ("HelloWorld") put one capital before
+	 * a run of lower case; random letters also give "AB" and "AbC". */
+	if (lower < 2 || upper < 2 || transitions * 5 < alnum * 2)
+		return false;
+	for (size_t i = 1; i + 1 < n; i++) {
+		int a = char_class((unsigned char)s[i - 1]), b = char_class((unsigned char)s[i]),
+		    c = char_class((unsigned char)s[i + 1]);
+		if ((a == 3 && b == 3) || (b == 3 && c == 3) || (a == 3 && b == 2 && c == 3))
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the index of templates (bounded, LRU) */
+
+#define SLOTS 4 /* tokens kept per template: enough to see a shared one */
+
+typedef struct tentry {
+	uint64_t key;
+	uint64_t tok[SLOTS], rcpt[SLOTS];
+	uint8_t n_slots, next_slot;
+	uint8_t shared;
+	uint8_t n_rcpt; /* distinct recipients seen, saturating */
+	int32_t prev, next; /* LRU list: head is the most recently used */
+} tentry;
+
+struct token_index {
+	size_t cap;   /* most templates kept */
+	size_t len;   /* templates kept */
+	size_t alloc; /* entries allocated (grows to cap) */
+	tentry *e;
+	int32_t *table; /* open addressing: entry index + 1, 0 = empty */
+	size_t mask;
+	int32_t head, tail;
+};
+
+token_index *token__index_new(size_t cap)
+{
+	token_index *ix = calloc(1, sizeof(*ix));
+	if (!ix)
+		return NULL;
+	ix->cap = cap ? cap : 1;
+	ix->head = ix->tail = -1;
+	return ix;
+}
+
+void token__index_free(token_index *ix)
+{
+	if (!ix)
+		return;
+	free(ix->e);
+	free(ix->table);
+	free(ix);
+}
+
+size_t token__index_len(const token_index *ix)
+{
+	return ix->len;
+}
+
+static size_t slot_of(const token_index *ix, uint64_t key)
+{
+	size_t i = (size_t)key & ix->mask;
+	while (ix->table[i] && ix->e[ix->table[i] - 1].key != key)
+		i = (i + 1) & ix->mask;
+	return i;
+}
+
+bool token__index_contains(const token_index *ix, uint64_t tmpl)
+{
+	return ix->table && ix->table[slot_of(ix, tmpl)] != 0;
+}
+
+/* Grows the entries and the table (kept at most half full). Returns 0 or
+ * VIGIL_ENOMEM. */
+static int grow(token_index *ix)
+{
+	size_t alloc = ix->alloc ? ix->alloc * 2 : 256;
+	if (alloc > ix->cap)
+		alloc = ix->cap;
+	tentry *e = realloc(ix->e, alloc * sizeof(*e));
+	if (!e)
+		return VIGIL_ENOMEM;
+	ix->e = e;
+	size_t size = 16;
+	while (size < alloc * 2)
+		size *= 2;
+	int32_t *table = calloc(size, sizeof(*table));
+	if (!table)
+		return VIGIL_ENOMEM;
+	free(ix->table);
+	ix->table = table;
+	ix->mask = size - 1;
+	ix->alloc = alloc;
+	for (size_t k = 0; k < ix->len; k++)
+		ix->table[slot_of(ix, ix->e[k].key)] = (int32_t)k + 1;
+	return 0;
+}
+
+/* Removes a key from the table (linear probing: later entries of the
+ * cluster move back so that lookups still find them). */
+static void table_remove(token_index *ix, uint64_t key)
+{
+	size_t i = slot_of(ix, key);
+	if (!ix->table[i])
+		return;
+	ix->table[i] = 0;
+	for (size_t j = (i + 1) & ix->mask; ix->table[j]; j = (j + 1) & ix->mask) {
+		int32_t v = ix->table[j];
+		ix->table[j] = 0;
+		ix->table[slot_of(ix, ix->e[v - 1].key)] = v;
+	}
+}
+
+static void lru_unlink(token_index *ix, int32_t k)
+{
+	tentry *t = &ix->e[k];
+	if (t->prev >= 0)
+		ix->e[t->prev].next = t->next;
+	else
+		ix->head = t->next;
+	if (t->next >= 0)
+		ix->e[t->next].prev = t->prev;
+	else
+		ix->tail = t->prev;
+}
+
+static void lru_push_front(token_index *ix, int32_t k)
+{
+	tentry *t = &ix->e[k];
+	t->prev = -1;
+	t->next = ix->head;
+	if (ix->head >= 0)
+		ix->e[ix->head].prev = k;
+	ix->head = k;
+	if (ix->tail < 0)
+		ix->tail = k;
+}
+
+int token__index_observe(int *out, token_index *ix, uint64_t tmpl, uint64_t tok, uint64_t rcpt)
+{
+	*out = 0;
+	if (ix->len == ix->alloc && ix->alloc < ix->cap) {
+		int rc = grow(ix);
+		if (rc)
+			return rc;
+	}
+	size_t s = slot_of(ix, tmpl);
+	if (!ix->table[s]) {
+		int32_t k;
+		if (ix->len < ix->alloc) {
+			k = (int32_t)ix->len++;
+		} else {
+			/* Full: the least recently used template makes room. */
+			k = ix->tail;
+			lru_unlink(ix, k);
+			table_remove(ix, ix->e[k].key);
+			s = slot_of(ix, tmpl);
+		}
+		tentry *t = &ix->e[k];
+		memset(t, 0, sizeof(*t));
+		t->key = tmpl;
+		t->tok[0] = tok;
+		t->rcpt[0] = rcpt;
+		t->n_slots = t->next_slot = t->n_rcpt = 1;
+		ix->table[s] = k + 1;
+		lru_push_front(ix, k);
+		return 0;
+	}
+	int32_t k = ix->table[s] - 1;
+	lru_unlink(ix, k);
+	lru_push_front(ix, k);
+	tentry *t = &ix->e[k];
+	if (t->shared) {
+		*out = -1;
+		return 0;
+	}
+	bool known_pair = false, known_rcpt = false;
+	for (int i = 0; i < t->n_slots; i++) {
+		if (t->tok[i] == tok && t->rcpt[i] != rcpt) {
+			t->shared = 1; /* one token, two recipients: not theirs */
+			*out = -1;
+			return 0;
+		}
+		known_pair |= t->tok[i] == tok;
+		known_rcpt |= t->rcpt[i] == rcpt;
+	}
+	if (!known_pair) {
+		t->tok[t->next_slot] = tok;
+		t->rcpt[t->next_slot] = rcpt;
+		t->next_slot = (uint8_t)((t->next_slot + 1) % SLOTS);
+		if (t->n_slots < SLOTS)
+			t->n_slots++;
+	}
+	/* A recipient whose slot was overwritten counts again: the count errs
+	 * high only for templates already seen with SLOTS other recipients. */
+	if (!known_rcpt && t->n_rcpt < UINT8_MAX)
+		t->n_rcpt++;
+	*out = t->n_rcpt - 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* needles: each recipient's address, encoded every way we look for */
+
+typedef struct needle {
+	const char *s;
+	size_t len;
+	bool icase;           /* lower case; matched in the lower-cased haystack */
+	bool local;           /* encodes the local part alone */
+	const char *encoding; /* "base64", "MD5 hash", ... */
+	int rcpt;
+	int next;             /* next needle with the same fingerprint, -1 */
+} needle;
+
+typedef struct recipient {
+	const char *addr;   /* lower case */
+	const char *domain; /* registrable domain of the address, lower case */
+} recipient;
+
+typedef VIGIL_VEC(needle) needle_vec;
+
+/* Fingerprint table: needles by their first FP_BYTES bytes. */
+typedef struct fp_table {
+	uint64_t *keys;
+	int *head; /* needle index, -1 = empty slot */
+	size_t mask;
+} fp_table;
+
+typedef struct token_ctx {
+	vigil_message *msg;
+	const vigil_ctx *ctx;
+	const vigil_config *cfg;
+	bool needles_wanted;    /* false: recipients only (the cross-message check) */
+	GHashTable *templates;  /* template hashes reported in this message */
+	int n_in_url, n_unique, n_opaque; /* findings so far (DETECT_MAX_PER_ID) */
+	recipient rcpt[TOKEN_MAX_RECIPIENTS];
+	int n_rcpt;
+	needle_vec needles;
+	fp_table cs, ic; /* case-sensitive and case-insensitive needles */
+} token_ctx;
+
+static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b32_std[] = "abcdefghijklmnopqrstuvwxyz234567";
+static const char b32_hex[] = "0123456789abcdefghijklmnopqrstuv";
+static const char hex_lower[] = "0123456789abcdef";
+
+/*
+ * The characters of the encoding of `pad` unknown bytes followed by `d` that
+ * depend on `d` alone: an address embedded at any byte offset of a larger
+ * base64 blob shows one of the 3 (base64) or 5 (base32) alignments, minus the
+ * characters it shares with its neighbours. NULL when fewer than `min` are
+ * left or out of memory (the caller cannot tell: a missing needle is safe).
+ */
+static char *encode_aligned(vigil_arena *a, const char *alpha, unsigned bits, size_t pad,
+	const unsigned char *d, size_t n, size_t min, size_t *out_len)
+{
+	size_t first = (pad * 8 + bits - 1) / bits;
+	size_t end = (pad + n) * 8 / bits;
+	if (end < first || end - first < min)
+		return NULL;
+	char *out = vigil_arena_alloc(a, end - first + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = first; i < end; i++) {
+		unsigned v = 0;
+		for (unsigned b = 0; b < bits; b++) {
+			size_t bit = i * bits + b, byte = bit / 8;
+			unsigned val = byte < pad ? 0 : d[byte - pad];
+			v = v << 1 | ((val >> (7 - bit % 8)) & 1);
+		}
+		out[i - first] = alpha[v];
+	}
+	out[end - first] = '\0';
+	*out_len = end - first;
+	return out;
+}
+
+static int add_needle(token_ctx *t, const char *s, size_t len, bool icase, bool local,
+	const char *encoding, int rcpt)
+{
+	if (!s || len < FP_BYTES)
+		return 0;
+	needle *nd = VIGIL_VEC_PUSH(t->msg->arena, &t->needles);
+	if (!nd)
+		return VIGIL_ENOMEM;
+	*nd = (needle){s, len, icase, local, encoding, rcpt, -1};
+	return 0;
+}
+
+static int add_encoded(token_ctx *t, const char *alpha, unsigned bits, size_t pad, const char *s,
+	size_t n, size_t min, bool icase, bool local, const char *encoding, int rcpt)
+{
+	size_t len = 0;
+	char *e = encode_aligned(t->msg->arena, alpha, bits, pad, (const unsigned char *)s, n, min, &len);
+	return e ? add_needle(t, e, len, icase, local, encoding, rcpt) : 0;
+}
+
+/* The needles of one string (the address, or its local part). */
+static int add_needles(token_ctx *t, const char *s, bool local, int rcpt)
+{
+	vigil_arena *a = t->msg->arena;
+	size_t n = strlen(s);
+	int rc = 0;
+	/* as written; percent-encoded forms are decoded in the haystack */
+	if (!local)
+		rc = add_needle(t, s, n, true, false, "plain text", rcpt);
+	if (rc == 0)
+		rc = add_encoded(t, hex_lower, 4, 0, s, n, MIN_HEX_CHARS, true, local, "hex", rcpt);
+	for (size_t pad = 0; pad < 3 && rc == 0; pad++) {
+		size_t len = 0;
+		char *e = encode_aligned(a, b64_std, 6, pad, (const unsigned char *)s, n, MIN_B64_CHARS, &len);
+		if (!e)
+			continue;
+		rc = add_needle(t, e, len, false, local, "base64", rcpt);
+		/* base64url differs only where the standard alphabet has + or / */
+		if (rc == 0 && strpbrk(e, "+/"))
+			rc = add_encoded(t, b64_url, 6, pad, s, n, MIN_B64_CHARS, false, local, "base64url", rcpt);
+	}
+	for (size_t pad = 0; pad < 5 && rc == 0; pad++) {
+		rc = add_encoded(t, b32_std, 5, pad, s, n, MIN_B32_CHARS, true, local, "base32", rcpt);
+		if (rc == 0)
+			rc = add_encoded(t, b32_hex, 5, pad, s, n, MIN_B32_CHARS, true, local, "base32hex", rcpt);
+	}
+	static const struct {
+		GChecksumType type;
+		const char *name;
+	} hashes[] = {
+		{G_CHECKSUM_MD5, "an MD5 hash"},
+		{G_CHECKSUM_SHA1, "a SHA-1 hash"},
+		{G_CHECKSUM_SHA256, "a SHA-256 hash"},
+		{G_CHECKSUM_SHA512, "a SHA-512 hash"},
+	};
+	for (size_t i = 0; i < sizeof(hashes) / sizeof(*hashes) && rc == 0; i++) {
+		gchar *hex = g_compute_checksum_for_string(hashes[i].type, s, (gssize)n);
+		if (!hex)
+			return VIGIL_ENOMEM;
+		char *p = vigil_arena_strndup(a, hex, HASH_PREFIX);
+		g_free(hex);
+		if (!p)
+			return VIGIL_ENOMEM;
+		rc = add_needle(t, p, HASH_PREFIX, true, local, hashes[i].name, rcpt);
+	}
+	return rc;
+}
+
+/* Local parts shared by whoever holds a role: they identify a desk, not a
+ * person, and turn up in URLs by themselves ("/contact", "?ref=press"). */
+static bool role_local_part(const char *s, size_t n)
+{
+	static const char *const roles[] = {"admin", "contact", "enquiries", "hello", "info",
+		"mailer-daemon", "newsletter", "noreply", "no-reply", "office", "postmaster", "press",
+		"sales", "secretariat", "support", "webmaster"};
+	for (size_t i = 0; i < sizeof(roles) / sizeof(*roles); i++)
+		if (strlen(roles[i]) == n && memcmp(roles[i], s, n) == 0)
+			return true;
+	return false;
+}
+
+static int add_recipient(token_ctx *t, const char *address)
+{
+	if (!address || t->n_rcpt >= TOKEN_MAX_RECIPIENTS)
+		return 0;
+	const char *at = strrchr(address, '@');
+	if (!at || at == address || !at[1])
+		return 0;
+	vigil_arena *a = t->msg->arena;
+	char *addr = vigil_arena_strdup(a, address);
+	if (!addr)
+		return VIGIL_ENOMEM;
+	for (char *p = addr; *p; p++)
+		*p = g_ascii_tolower(*p);
+	for (int i = 0; i < t->n_rcpt; i++)
+		if (strcmp(t->rcpt[i].addr, addr) == 0)
+			return 0;
+	int r = t->n_rcpt++;
+	const char *dom = addr + (at - address) + 1;
+	const char *reg = psl_registrable_domain(t->ctx->psl, dom);
+	t->rcpt[r] = (recipient){addr, reg ? reg : dom};
+	if (!t->needles_wanted)
+		return 0;
+	int rc = add_needles(t, addr, false, r);
+	size_t local_len = (size_t)(at - address);
+	if (rc == 0 && local_len >= MIN_LOCAL_PART && !role_local_part(addr, local_len)) {
+		char *local = vigil_arena_strndup(a, addr, local_len);
+		rc = local ? add_needles(t, local, true, r) : VIGIL_ENOMEM;
+	}
+	return rc;
+}
+
+static int add_mailboxes(token_ctx *t, const vigil_mailbox_vec *v)
+{
+	int rc = 0;
+	for (size_t i = 0; i < v->len && rc == 0; i++)
+		if (v->items[i].nested == 0) /* a forwarded message's recipients are not ours */
+			rc = add_recipient(t, v->items[i].address);
+	return rc;
+}
+
+static uint64_t fp_key(const char *s)
+{
+	uint64_t k = 0;
+	for (int i = 0; i < FP_BYTES; i++)
+		k = k << 8 | (unsigned char)s[i];
+	return k;
+}
+
+static size_t fp_slot(uint64_t key, size_t mask)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & mask;
+}
+
+static int fp_build(token_ctx *t, fp_table *ft, bool icase)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < t->needles.len; i++)
+		count += t->needles.items[i].icase == icase;
+	size_t size = 16;
+	while (size < count * 2)
+		size *= 2;
+	ft->keys = vigil_arena_alloc(t->msg->arena, size * sizeof(*ft->keys));
+	ft->head = vigil_arena_alloc(t->msg->arena, size * sizeof(*ft->head));
+	if (!ft->keys || !ft->head)
+		return VIGIL_ENOMEM;
+	ft->mask = size - 1;
+	for (size_t i = 0; i < size; i++)
+		ft->head[i] = -1;
+	for (size_t i = 0; i < t->needles.len; i++) {
+		needle *nd = &t->needles.items[i];
+		if (nd->icase != icase)
+			continue;
+		uint64_t k = fp_key(nd->s);
+		size_t s = fp_slot(k, ft->mask);
+		while (ft->head[s] >= 0 && ft->keys[s] != k)
+			s = (s + 1) & ft->mask;
+		nd->next = ft->head[s];
+		ft->keys[s] = k;
+		ft->head[s] = (int)i;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* haystacks: the URL decoded, lower-cased, and with separators removed */
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decodes src into dst (room for n + 1); returns the length. */
+static size_t pct_decode(char *dst, const char *src, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int h, l;
+		if (src[i] == '%' && i + 2 < n &&
+			(h = hexval((unsigned char)src[i + 1])) >= 0 &&
+			(l = hexval((unsigned char)src[i + 2])) >= 0) {
+			dst[o++] = (char)(h << 4 | l);
+			i += 2;
+		} else {
+			dst[o++] = src[i];
+		}
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+typedef struct hit {
+	const needle *nd;
+	size_t at;   /* offset in the haystack it was found in */
+	bool joined; /* found only once separators were removed */
+} hit;
+
+typedef struct haystack {
+	const char *s;
+	size_t len;
+	bool joined;
+} haystack;
+
+/* Whether a URL at `u` may carry recipient r's address without it meaning
+ * anything: the recipient's own organisation's servers (webmail, intranet). */
+static bool own_host(const token_ctx *t, const vigil_url *u, int r)
+{
+	const char *d = u->domain ? u->domain : u->host;
+	if (!d)
+		return true;
+	if (u->domain && config__is_own_domain(t->cfg, u->domain))
+		return true;
+	return r >= 0 && strcmp(d, t->rcpt[r].domain) == 0;
+}
+
+/* Scans one haystack; keeps in *best the first match of the whole address,
+ * else the first of a local part. */
+static void scan(const token_ctx *t, const fp_table *ft, const haystack *h, const vigil_url *u,
+	hit *best)
+{
+	if (h->len < FP_BYTES)
+		return;
+	for (size_t i = 0; i + FP_BYTES <= h->len; i++) {
+		uint64_t k = fp_key(h->s + i);
+		size_t s = fp_slot(k, ft->mask);
+		while (ft->head[s] >= 0 && ft->keys[s] != k)
+			s = (s + 1) & ft->mask;
+		for (int j = ft->head[s]; j >= 0; j = t->needles.items[j].next) {
+			const needle *nd = &t->needles.items[j];
+			if (i + nd->len > h->len || memcmp(h->s + i, nd->s, nd->len) != 0)
+				continue;
+			if (best->nd && (nd->local || !best->nd->local))
+				continue; /* no better than what we have */
+			if (own_host(t, u, nd->rcpt))
+				continue;
+			*best = (hit){nd, i, h->joined};
+		}
+		if (best->nd && !best->nd->local)
+			return;
+	}
+}
+
+/* "a path segment ('bWFyaWVAeC5mcg')": where in the decoded URL `at` lies. */
+static void describe(char *buf, size_t n, const char *url, size_t len, size_t at, size_t mlen)
+{
+	const char *kind = "the URL";
+	size_t start = 0, end = len;
+	const char *sep = strstr(url, "://");
+	size_t host = sep ? (size_t)(sep - url) + 3 : 0;
+	size_t host_end = host + strcspn(url + host, "/?#");
+	size_t q = strcspn(url, "?#"), f = strcspn(url, "#");
+	if (at >= host && at < host_end) {
+		kind = "a sub-domain label";
+		start = host, end = host_end;
+		for (size_t i = host; i < at; i++)
+			if (url[i] == '.')
+				start = i + 1;
+		end = start + strcspn(url + start, ".:/?#");
+	} else if (at < q) {
+		kind = "a path segment";
+		start = host_end;
+		for (size_t i = host_end; i < at; i++)
+			if (url[i] == '/')
+				start = i + 1;
+		end = start + strcspn(url + start, "/?#");
+	} else if (at < f) {
+		kind = "a query value";
+		start = q + 1;
+		for (size_t i = q + 1; i < at; i++)
+			if (url[i] == '&' || url[i] == ';')
+				start = i + 1;
+		end = start + strcspn(url + start, "&;#");
+		const char *eq = memchr(url + start, '=', end - start);
+		if (eq && (size_t)(eq - url) < at)
+			start = (size_t)(eq - url) + 1;
+		else if (eq)
+			kind = "a query key";
+	} else {
+		kind = "the fragment";
+		start = f + 1;
+	}
+	if (end < at + mlen) /* the match spans components */
+		end = at + mlen < len ? at + mlen : len;
+	size_t show = end - start;
+	const char *ell = "";
+	if (show > 40) {
+		show = 40;
+		ell = "...";
+	}
+	snprintf(buf, n, "%s ('%.*s%s')", kind, (int)show, url + start, ell);
+}
+
+static const char *url_kind(const vigil_url *u)
+{
+	if (tracker__is_image(u))
+		return "image URL";
+	if (tracker__is_link(u))
+		return "link";
+	return "URL";
+}
+
+/* Looks for each recipient's encodings in one URL. `buf` has room for four
+ * copies of the URL. */
+static int recipient_in_url(token_ctx *t, const vigil_url *u, const char *value, char *buf)
+{
+	const char *src = u->raw ? u->raw : u->url;
+	size_t n = strnlen(src, VIGIL_MAX_URL_BYTES);
+	char *dec = buf, *low = buf + n + 1, *join = low + n + 1, *jlow = join + n + 1;
+	/* Decoded up to three times: "%2540" is an "@" encoded twice. */
+	size_t len = pct_decode(dec, src, n);
+	for (int pass = 0; pass < 2 && memchr(dec, '%', len); pass++)
+		len = pct_decode(dec, dec, len);
+	size_t jlen = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = dec[i];
+		low[i] = g_ascii_tolower(c);
+		/* A token split over host labels or path segments ("MFRG.GZDF",
+		 * "/bWFy/aWVA/") joins up once separators are gone. */
+		if (c != '.' && c != '/' && c != '-')
+			join[jlen++] = c;
+	}
+	low[len] = '\0';
+	for (size_t i = 0; i < jlen; i++)
+		jlow[i] = g_ascii_tolower(join[i]);
+	join[jlen] = jlow[jlen] = '\0';
+
+	hit best = {0};
+	haystack hs[] = {{dec, len, false}, {low, len, false}, {join, jlen, true}, {jlow, jlen, true}};
+	for (size_t i = 0; i < 4 && !(best.nd && !best.nd->local); i++)
+		scan(t, i % 2 ? &t->ic : &t->cs, &hs[i], u, &best);
+	if (!best.nd)
+		return 0;
+
+	char where[128];
+	if (best.joined)
+		snprintf(where, sizeof(where), "pieces split by '.', '/' or '-'");
+	else
+		describe(where, sizeof(where), dec, len, best.at, best.nd->len);
+	const recipient *r = &t->rcpt[best.nd->rcpt];
+	size_t before = t->msg->findings.len;
+	int rc;
+	if (best.nd->local)
+		rc = finding__add(t->msg, t->cfg, "token", "token.local-part-in-url",
+			VIGIL_CLASS_TOKEN, 25, "url", value,
+			"The %s at %s carries the local part of the recipient's address (%s) as %s in "
+			"%s.", url_kind(u), u->host, r->addr, best.nd->encoding, where);
+	else
+		rc = finding__add(t->msg, t->cfg, "token", "token.recipient-in-url", VIGIL_CLASS_TOKEN,
+			40, "url", value, "The %s at %s carries the recipient's address (%s) as %s in %s.",
+			url_kind(u), u->host, r->addr, best.nd->encoding, where);
+	t->n_in_url += rc == 0 && t->msg->findings.len > before;
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* templates: the URL with its token components replaced */
+
+typedef struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool full;
+} sbuf;
+
+static void put(sbuf *b, const char *s, size_t n)
+{
+	if (b->full || b->len + n >= b->cap) {
+		b->full = true;
+		return;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+/* A component that is not a token: digits collapse to '#', since numbers
+ * (sizes, dates, article ids, "logo62.jpg") vary between messages of one
+ * template without identifying anyone. */
+static void put_fixed(sbuf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] >= '0' && s[i] <= '9') {
+			while (i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9')
+				i++;
+			put(b, "#", 1);
+		} else {
+			put(b, s + i, 1);
+		}
+	}
+}
+
+static void put_token(sbuf *tmpl, sbuf *tok, const char *s, size_t n)
+{
+	put(tmpl, "{t}", 3);
+	if (tok->len)
+		put(tok, "|", 1);
+	put(tok, s, n);
+}
+
+/* Builds the template of a URL and the token it carries (its token-shaped
+ * components, joined). Query values that are not tokens become '*' (their
+ * keys stay): they vary (timestamps, campaign names) without saying who.
+ * The fragment is never sent to the server and is left out. Returns false
+ * when the URL carries no token. */
+static bool url_template(sbuf *tmpl, sbuf *tok, const vigil_url *u)
+{
+	put(tmpl, u->scheme, strlen(u->scheme));
+	put(tmpl, "://", 3);
+	/* Sub-domain labels left of the registrable domain may be tokens. */
+	const char *h = u->host;
+	size_t dn = u->domain ? strlen(u->domain) : 0, hn = strlen(h);
+	size_t sub = dn && hn > dn ? hn - dn : 0;
+	for (size_t i = 0; i < sub;) {
+		size_t n = strcspn(h + i, ".");
+		if (i + n > sub)
+			n = sub - i;
+		if (token__shaped(h + i, n))
+			put_token(tmpl, tok, h + i, n);
+		else
+			put_fixed(tmpl, h + i, n);
+		i += n;
+		if (i < sub && h[i] == '.') {
+			put(tmpl, ".", 1);
+			i++;
+		}
+	}
+	put(tmpl, h + sub, hn - sub);
+	for (const char *p = u->path ? u->path : ""; *p;) {
+		size_t n = strcspn(p, "/");
+		if (token__shaped(p, n))
+			put_token(tmpl, tok, p, n);
+		else
+			put_fixed(tmpl, p, n);
+		p += n;
+		if (*p) {
+			put(tmpl, "/", 1);
+			p++;
+		}
+	}
+	if (u->query && *u->query) {
+		put(tmpl, "?", 1);
+		for (const char *q = u->query; *q;) {
+			size_t n = strcspn(q, "&;");
+			const char *eq = memchr(q, '=', n);
+			size_t kn = eq ? (size_t)(eq - q) : n;
+			put_fixed(tmpl, q, kn);
+			if (eq) {
+				put(tmpl, "=", 1);
+				if (token__shaped(eq + 1, n - kn - 1))
+					put_token(tmpl, tok, eq + 1, n - kn - 1);
+				else
+					put(tmpl, "*", 1);
+			} else if (token__shaped(q, n)) {
+				put_token(tmpl, tok, q, n);
+			}
+			q += n;
+			if (*q) {
+				put(tmpl, "&", 1);
+				q++;
+			}
+		}
+	}
+	return tok->len > 0 && !tmpl->full && !tok->full;
+}
+
+/* Links vary more than images between ordinary messages (two people sending
+ * two different videos of one site look like two tokens), so their
+ * template is tied to the sender and needs one more recipient. */
+#define IMAGE_MIN_OTHERS 1
+#define LINK_MIN_OTHERS 2
+
+static int unique_per_recipient(token_ctx *t, token_index *ix, const vigil_url *u,
+	const char *value, uint64_t rcpt_hash)
+{
+	bool image = tracker__is_image(u);
+	char tb[MAX_TEMPLATE], kb[MAX_TOKEN + 1];
+	sbuf tmpl = {tb, 0, sizeof(tb), false}, tok = {kb, 0, sizeof(kb), false};
+	tb[0] = kb[0] = '\0';
+	if (image) {
+		put(&tmpl, "img ", 4);
+	} else {
+		const char *from = t->msg->from.address ? t->msg->from.address : "";
+		put(&tmpl, "link ", 5);
+		put(&tmpl, from, strlen(from));
+		put(&tmpl, " ", 1);
+	}
+	if (!url_template(&tmpl, &tok, u))
+		return 0;
+	uint64_t key = token__hash(tmpl.s, tmpl.len, 0);
+	int others = 0;
+	int rc = token__index_observe(&others, ix, key, token__hash(tok.s, tok.len, 1), rcpt_hash);
+	if (rc || others < (image ? IMAGE_MIN_OTHERS : LINK_MIN_OTHERS) ||
+		t->n_unique >= DETECT_MAX_PER_ID)
+		return rc;
+	/* One finding per template: a newsletter's thirty tracked links say
+	 * what the first one says. */
+	uint64_t *k = vigil_arena_alloc(t->msg->arena, sizeof(*k));
+	if (!k)
+		return VIGIL_ENOMEM;
+	*k = key;
+	if (!t->templates)
+		t->templates = g_hash_table_new(g_int64_hash, g_int64_equal);
+	if (g_hash_table_contains(t->templates, k))
+		return 0;
+	g_hash_table_add(t->templates, k);
+	t->n_unique++;
+	return finding__add(t->msg, t->cfg, "token", "token.unique-per-recipient",
+		VIGIL_CLASS_TOKEN, 40, "url", value,
+		"The %s at %s carries a token ('%.40s%s') that differs for each recipient: %d other "
+		"recipient%s got the same URL with another token.", url_kind(u), u->host, tok.s,
+		tok.len > 40 ? "..." : "", others, others == 1 ? "" : "s");
+}
+
+/* A hidden image whose URL carries an identifier: a per-recipient (or
+ * per-message) tracker even when the identifier encodes nothing we know. */
+static int opaque_in_hidden_image(token_ctx *t, const vigil_url *u, const char *value)
+{
+	char tb[MAX_TEMPLATE], kb[MAX_TOKEN + 1];
+	sbuf tmpl = {tb, 0, sizeof(tb), false}, tok = {kb, 0, sizeof(kb), false};
+	tb[0] = kb[0] = '\0';
+	if (t->n_opaque >= DETECT_MAX_PER_ID || !url_template(&tmpl, &tok, u))
+		return 0;
+	t->n_opaque++;
+	return finding__add(t->msg, t->cfg, "token", "token.opaque-in-hidden-image",
+		VIGIL_CLASS_TOKEN, 15, "url", value,
+		"The hidden image at %s carries an identifier ('%.40s%s'): it reports who opened the "
+		"message.", u->host, tok.s, tok.len > 40 ? "..." : "");
+}
+
+static void free_index(void *p)
+{
+	token__index_free(p);
+}
+
+/* Collects the message's recipients (and their needles when wanted). Returns
+ * whether the message went to one recipient (rcpt[0]) through *sole, and 0 or
+ * VIGIL_ENOMEM. */
+static int collect_recipients(bool *sole, token_ctx *t)
+{
+	vigil_message *msg = t->msg;
+	*sole = false;
+	/* Delivered-To first: in a shared mailbox copy, it names the reader. */
+	int rc = add_mailboxes(t, &msg->delivered_to);
+	/* The one recipient the message was delivered to: Delivered-To, else
+	 * the only address it names. Sent to several at once, its URLs are
+	 * shared and say nothing about who is who. */
+	bool delivered = t->n_rcpt > 0;
+	if (rc == 0)
+		rc = add_mailboxes(t, &msg->to);
+	if (rc == 0)
+		rc = add_mailboxes(t, &msg->cc);
+	if (rc == 0)
+		rc = add_mailboxes(t, &msg->bcc);
+	/* Received "for <addr>": the envelope recipient of a Bcc copy. */
+	for (size_t i = 0; i < msg->received.len && rc == 0; i++)
+		if (msg->received.items[i].nested == 0)
+			rc = add_recipient(t, msg->received.items[i].for_addr);
+	*sole = delivered || t->n_rcpt == 1;
+	return rc;
+}
+
+/* Whether a URL can be compared across messages: fetched or followed, and
+ * not at the recipient's own organisation. */
+static bool comparable(const token_ctx *t, const vigil_url *u)
+{
+	return tracker__is_remote(u) && u->host && u->origin != VIGIL_URL_HEADER &&
+		(tracker__is_image(u) || tracker__is_link(u)) && !own_host(t, u, 0);
+}
+
+int token__observe_message(vigil_message *msg, const vigil_ctx *ctx, token_index *ix)
+{
+	token_ctx t = {.msg = msg, .ctx = ctx, .cfg = ctx->cfg};
+	bool sole = false;
+	int rc = collect_recipients(&sole, &t);
+	if (rc || !sole)
+		return rc;
+	uint64_t rcpt_hash = token__hash(t.rcpt[0].addr, strlen(t.rcpt[0].addr), 2);
+	for (size_t i = 0; i < msg->urls.len && rc == 0; i++) {
+		const vigil_url *u = &msg->urls.items[i];
+		if (comparable(&t, u))
+			rc = unique_per_recipient(&t, ix, u, u->url ? u->url : u->raw, rcpt_hash);
+	}
+	if (t.templates)
+		g_hash_table_destroy(t.templates);
+	return rc;
+}
+
+int detect__token(vigil_message *msg, vigil_scanner *sc)
+{
+	token_ctx t = {.msg = msg, .ctx = sc->ctx, .cfg = sc->ctx->cfg, .needles_wanted = true};
+	bool sole = false;
+	int rc = collect_recipients(&sole, &t);
+	if (rc == 0 && t.n_rcpt > 0)
+		rc = fp_build(&t, &t.cs, false);
+	if (rc == 0 && t.n_rcpt > 0)
+		rc = fp_build(&t, &t.ic, true);
+	if (rc)
+		return rc;
+
+	size_t longest = 0;
+	for (size_t i = 0; i < msg->urls.len; i++) {
+		const vigil_url *u = &msg->urls.items[i];
+		const char *s = u->raw ? u->raw : u->url;
+		if (s) {
+			size_t n = strnlen(s, VIGIL_MAX_URL_BYTES);
+			longest = n > longest ? n : longest;
+		}
+	}
+	char *buf = t.n_rcpt ? malloc(4 * (longest + 1)) : NULL;
+	if (t.n_rcpt && !buf)
+		return VIGIL_ENOMEM;
+	for (size_t i = 0; i < msg->urls.len && rc == 0; i++) {
+		const vigil_url *u = &msg->urls.items[i];
+		/* Only what a client fetches or a reader follows: a List-Unsubscribe
+		 * URL is expected to name the subscriber, and mailto: is no request. */
+		if (!tracker__is_remote(u) || !u->host || u->origin == VIGIL_URL_HEADER)
+			continue;
+		const char *value = u->url ? u->url : u->raw;
+		if (!value)
+			continue;
+		if (t.n_rcpt && t.n_in_url < DETECT_MAX_PER_ID)
+			rc = recipient_in_url(&t, u, value, buf);
+		if (rc == 0 && tracker__is_image(u) && tracker__is_invisible(u) && !own_host(&t, u, -1))
+			rc = opaque_in_hidden_image(&t, u, value);
+	}
+	free(buf);
+	if (rc)
+		return rc;
+
+	/* Across messages: the scanner's own index (see token.h for its limits). */
+	if (!sole)
+		return 0;
+	token_index *ix = sc->token_index.p;
+	if (!ix) {
+		if (!(ix = token__index_new(TOKEN_INDEX_CAP)))
+			return VIGIL_ENOMEM;
+		sc->token_index.p = ix;
+		sc->token_index.free = free_index;
+	}
+	return token__observe_message(msg, sc->ctx, ix);
+}
