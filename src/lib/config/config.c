@@ -250,8 +250,13 @@ int config__merge(vigil_config *dst, vigil_config *src)
 		rebuild_member_index(dst);
 	}
 	if (prot) {
-		memcpy(prot, dst->protected_ids, dst->n_protected * sizeof(*prot));
-		memcpy(prot + dst->n_protected, src->protected_ids, src->n_protected * sizeof(*prot));
+		/* memcpy() from NULL is undefined even for 0 bytes: an empty list
+		 * has no array. */
+		if (dst->n_protected)
+			memcpy(prot, dst->protected_ids, dst->n_protected * sizeof(*prot));
+		if (src->n_protected)
+			memcpy(prot + dst->n_protected, src->protected_ids,
+				src->n_protected * sizeof(*prot));
 		dst->protected_ids = prot;
 		dst->n_protected = n_prot;
 		d->cap_protected = n_prot;
