@@ -23,11 +23,16 @@ struct vigil_scanner {
 	const vigil_ctx *ctx;
 	magic_t magic; /* libmagic cookies are not thread-safe: one per scanner */
 	struct { void *p; void (*free)(void *); } token_index; /* detect/token.c: URL templates seen */
+	/* the impersonation detector's tables for ctx->cfg, built on first use
+	 * (detect/impersonation.c; its uspoof checker is per thread too) */
+	struct imp_cache *imp_cache;
 	/* gumbo's memory: a bump allocator reset after each HTML document,
 	 * so gumbo's many small mallocs and frees cost a pointer bump. */
 	vigil_scratch *html_scratch;
 	char err[512];
 };
+
+void impersonation__cache_free(struct imp_cache *c); /* detect/impersonation.c; NULL ok */
 
 /* Sets the scanner's error detail; returns `code` so callers can
  * `return scanner__fail(sc, VIGIL_EIO, "...")`. */
