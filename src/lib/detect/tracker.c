@@ -130,9 +130,11 @@ static int hidden_image(vigil_message *msg, const vigil_config *cfg, const vigil
 		hidden_text(why, sizeof(why), u->hidden);
 	else
 		snprintf(why, sizeof(why), "too small to see");
+	char thing[128];
+	snprintf(thing, sizeof(thing), "%s%s", size, what(u));
 	return finding__add(msg, cfg, "tracker", "tracker.hidden-image", VIGIL_CLASS_TRACKING, 30,
-		"url", value, "A %s%s at %s is hidden (%s): an open tracker.", size, what(u),
-		u->host ? u->host : "an unknown host", why);
+		"url", value, "%s %s at %s is hidden (%s): an open tracker.",
+		thing[0] == 'i' ? "An" : "A", thing, u->host ? u->host : "an unknown host", why);
 }
 
 /* The family of the host or of one of its parent domains, down to the

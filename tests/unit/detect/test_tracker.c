@@ -87,6 +87,7 @@ static void tracker_hidden_one_pixel_image_is_tracking(void **state)
 	f = find(m, "tracker.hidden-image", "https://img.example.com/b.gif");
 	assert_non_null(f);
 	assert_non_null(strstr(f->reason, "display:none"));
+	assert_non_null(strstr(f->reason, "An image at img.example.com"));
 	assert_non_null(find(m, "tracker.hidden-image", "https://img.example.com/c.gif"));
 	assert_non_null(find(m, "tracker.hidden-image", "https://img.example.com/d.gif"));
 	assert_int_equal(m->verdict, VIGIL_VERDICT_TRACKING);
