@@ -329,6 +329,8 @@ typedef struct needle {
 	bool icase;           /* lower case; matched in the lower-cased haystack */
 	bool local;           /* encodes the local part alone */
 	const char *encoding; /* "base64", "MD5 hash", ... */
+	const char *tail;     /* the domain, when `s` is the local part of an address
+			       * whose '@' is written otherwise ("(at)", "_", "/") */
 	int rcpt;
 	int next;             /* next needle with the same fingerprint, -1 */
 } needle;
@@ -405,7 +407,7 @@ static int add_needle(token_ctx *t, const char *s, size_t len, bool icase, bool 
 	needle *nd = VIGIL_VEC_PUSH(t->msg->arena, &t->needles);
 	if (!nd)
 		return VIGIL_ENOMEM;
-	*nd = (needle){s, len, icase, local, encoding, rcpt, -1};
+	*nd = (needle){s, len, icase, local, encoding, NULL, rcpt, -1};
 	return 0;
 }
 
@@ -415,6 +417,30 @@ static int add_encoded(token_ctx *t, const char *alpha, unsigned bits, size_t pa
 	size_t len = 0;
 	char *e = encode_aligned(t->msg->arena, alpha, bits, pad, (const unsigned char *)s, n, min, &len);
 	return e ? add_needle(t, e, len, icase, local, encoding, rcpt) : 0;
+}
+
+/* A hash of s as hex (first HASH_PREFIX characters, either case) and, when
+ * name64 is given, its digest in base64 and base64url (first 16 characters:
+ * 96 bits), the compact form some trackers use. */
+static int add_hashes(token_ctx *t, GChecksumType type, const char *s, size_t n, bool local,
+	const char *name, const char *name64, int rcpt)
+{
+	vigil_arena *a = t->msg->arena;
+	GChecksum *ck = g_checksum_new(type);
+	g_checksum_update(ck, (const guchar *)s, (gssize)n);
+	char *hex = vigil_arena_strndup(a, g_checksum_get_string(ck), HASH_PREFIX);
+	guint8 digest[64];
+	gsize dlen = sizeof(digest);
+	g_checksum_get_digest(ck, digest, &dlen);
+	g_checksum_free(ck);
+	if (!hex)
+		return VIGIL_ENOMEM;
+	int rc = add_needle(t, hex, HASH_PREFIX, true, local, name, rcpt);
+	if (rc == 0 && name64)
+		rc = add_encoded(t, b64_std, 6, 0, (const char *)digest, 12, 16, false, local, name64, rcpt);
+	if (rc == 0 && name64)
+		rc = add_encoded(t, b64_url, 6, 0, (const char *)digest, 12, 16, false, local, name64, rcpt);
+	return rc;
 }
 
 /* The needles of one string (the address, or its local part). */
@@ -445,22 +471,46 @@ static int add_needles(token_ctx *t, const char *s, bool local, int rcpt)
 	}
 	static const struct {
 		GChecksumType type;
-		const char *name;
+		const char *name, *name64, *name_nl;
 	} hashes[] = {
-		{G_CHECKSUM_MD5, "an MD5 hash"},
-		{G_CHECKSUM_SHA1, "a SHA-1 hash"},
-		{G_CHECKSUM_SHA256, "a SHA-256 hash"},
-		{G_CHECKSUM_SHA512, "a SHA-512 hash"},
+		{G_CHECKSUM_MD5, "an MD5 hash", "an MD5 hash in base64", "an MD5 hash (of the address and a newline)"},
+		{G_CHECKSUM_SHA1, "a SHA-1 hash", "a SHA-1 hash in base64", "a SHA-1 hash (of the address and a newline)"},
+		{G_CHECKSUM_SHA256, "a SHA-256 hash", "a SHA-256 hash in base64", "a SHA-256 hash (of the address and a newline)"},
+		{G_CHECKSUM_SHA512, "a SHA-512 hash", "a SHA-512 hash in base64", NULL},
 	};
-	for (size_t i = 0; i < sizeof(hashes) / sizeof(*hashes) && rc == 0; i++) {
-		gchar *hex = g_compute_checksum_for_string(hashes[i].type, s, (gssize)n);
-		if (!hex)
+	for (size_t i = 0; i < sizeof(hashes) / sizeof(*hashes) && rc == 0; i++)
+		rc = add_hashes(t, hashes[i].type, s, n, local, hashes[i].name, hashes[i].name64, rcpt);
+	/* "echo $address | md5sum" hashes the newline too: a slip of scripts. */
+	for (size_t i = 0; i < sizeof(hashes) / sizeof(*hashes) && rc == 0 && !local; i++) {
+		if (!hashes[i].name_nl)
+			continue;
+		char *nl = vigil_arena_printf(a, "%s\n", s);
+		rc = nl ? add_hashes(t, hashes[i].type, nl, n + 1, local, hashes[i].name_nl, NULL, rcpt)
+			: VIGIL_ENOMEM;
+	}
+	if (rc || local)
+		return rc;
+	/* Light disguises of the address itself. */
+	char *rot = vigil_arena_strdup(a, s), *rev = vigil_arena_strdup(a, s);
+	if (!rot || !rev)
+		return VIGIL_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		rot[i] = c >= 'a' && c <= 'z' ? (char)('a' + (c - 'a' + 13) % 26) : c;
+		rev[i] = s[n - 1 - i];
+	}
+	rc = add_needle(t, rot, n, true, false, "ROT13", rcpt);
+	if (rc == 0)
+		rc = add_needle(t, rev, n, true, false, "reversed text", rcpt);
+	/* The '@' written otherwise: "marie(at)x.fr", "marie_x.fr", "marie/x.fr". */
+	const char *at = strrchr(s, '@');
+	if (rc == 0 && at && (size_t)(at - s) >= FP_BYTES) {
+		char *lp = vigil_arena_strndup(a, s, (size_t)(at - s));
+		if (!lp)
 			return VIGIL_ENOMEM;
-		char *p = vigil_arena_strndup(a, hex, HASH_PREFIX);
-		g_free(hex);
-		if (!p)
-			return VIGIL_ENOMEM;
-		rc = add_needle(t, p, HASH_PREFIX, true, local, hashes[i].name, rcpt);
+		rc = add_needle(t, lp, (size_t)(at - s), true, false, "plain text with its '@' written otherwise", rcpt);
+		if (rc == 0)
+			t->needles.items[t->needles.len - 1].tail = at + 1;
 	}
 	return rc;
 }
@@ -615,6 +665,19 @@ static bool own_host(const token_ctx *t, const vigil_url *u, int r)
 	return r >= 0 && strcmp(d, t->rcpt[r].domain) == 0;
 }
 
+/* Whether `tail` (a domain) follows at 1 to 5 characters past `at`, in place
+ * of an '@': "(at)", "_at_", "%40" decoded, "/", ".". */
+static bool tail_follows(const haystack *h, size_t at, const char *tail)
+{
+	size_t n = strlen(tail);
+	if (at < h->len && h->s[at] == '@' && at + 1 + n <= h->len && memcmp(h->s + at + 1, tail, n) == 0)
+		return false; /* written plainly: the plain needle says so */
+	for (size_t gap = 1; gap <= 5 && at + gap + n <= h->len; gap++)
+		if (memcmp(h->s + at + gap, tail, n) == 0)
+			return true;
+	return false;
+}
+
 /* Scans one haystack; keeps in *best the first match of the whole address,
  * else the first of a local part. */
 static void scan(const token_ctx *t, const fp_table *ft, const haystack *h, const vigil_url *u,
@@ -630,6 +693,8 @@ static void scan(const token_ctx *t, const fp_table *ft, const haystack *h, cons
 		for (int j = ft->head[s]; j >= 0; j = t->needles.items[j].next) {
 			const needle *nd = &t->needles.items[j];
 			if (i + nd->len > h->len || memcmp(h->s + i, nd->s, nd->len) != 0)
+				continue;
+			if (nd->tail && !tail_follows(h, i + nd->len, nd->tail))
 				continue;
 			if (best->nd && (nd->local || !best->nd->local))
 				continue; /* no better than what we have */
@@ -698,6 +763,8 @@ static const char *url_kind(const vigil_url *u)
 		return "image URL";
 	if (tracker__is_link(u))
 		return "link";
+	if (tracker__is_fetched(u))
+		return "URL of a resource loaded with the message";
 	return "URL";
 }
 
@@ -873,7 +940,7 @@ static bool url_template(sbuf *tmpl, sbuf *tok, const vigil_url *u)
 static int unique_per_recipient(token_ctx *t, token_index *ix, const vigil_url *u,
 	const char *value, uint64_t rcpt_hash)
 {
-	bool image = tracker__is_image(u);
+	bool image = tracker__is_fetched(u); /* loaded on open, like an image */
 	char tb[MAX_TEMPLATE], kb[MAX_TOKEN + 1];
 	sbuf tmpl = {tb, 0, sizeof(tb), false}, tok = {kb, 0, sizeof(kb), false};
 	tb[0] = kb[0] = '\0';
@@ -965,7 +1032,7 @@ static int collect_recipients(bool *sole, token_ctx *t)
 static bool comparable(const token_ctx *t, const vigil_url *u)
 {
 	return tracker__is_remote(u) && u->host && u->origin != VIGIL_URL_HEADER &&
-		(tracker__is_image(u) || tracker__is_link(u)) && !own_host(t, u, 0);
+		(tracker__is_fetched(u) || tracker__is_link(u)) && !own_host(t, u, 0);
 }
 
 int token__observe_message(vigil_message *msg, const vigil_ctx *ctx, token_index *ix)

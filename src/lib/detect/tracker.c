@@ -42,6 +42,21 @@ bool tracker__is_image(const vigil_url *u)
 	return false;
 }
 
+bool tracker__is_fetched(const vigil_url *u)
+{
+	if (tracker__is_image(u))
+		return true;
+	if (u->origin != VIGIL_URL_HTML || !u->element || !u->attribute)
+		return false;
+	const char *e = u->element, *at = u->attribute;
+	if (eq(e, "link"))
+		return eq(at, "href");
+	if (eq(e, "object"))
+		return eq(at, "data");
+	return eq(at, "src") && (eq(e, "iframe") || eq(e, "frame") || eq(e, "embed") ||
+		eq(e, "script") || eq(e, "audio") || eq(e, "video") || eq(e, "track"));
+}
+
 bool tracker__is_link(const vigil_url *u)
 {
 	if (u->origin == VIGIL_URL_TEXT)
@@ -255,7 +270,8 @@ static int url_shape(vigil_message *msg, const vigil_config *cfg, const vigil_ur
 	if (!frag)
 		return 0;
 	return finding__add(msg, cfg, "tracker", "tracker.url-shape", VIGIL_CLASS_TRACKING, 10,
-		"url", value, "The image URL at %s has the shape of an open-tracking endpoint ('%s').",
+		"url", value, "The %s at %s has the shape of an open-tracking endpoint ('%s').",
+		tracker__is_image(u) ? "image URL" : "URL of a resource loaded with the message",
 		u->host ? u->host : "an unknown host", frag);
 }
 
@@ -280,24 +296,25 @@ int detect__tracker(vigil_message *msg, vigil_scanner *sc)
 		if (!tracker__is_remote(u) || !u->host)
 			continue;
 		const char *value = u->url ? u->url : u->raw;
-		bool image = tracker__is_image(u);
+		bool image = tracker__is_image(u), fetched = tracker__is_fetched(u);
 		size_t before = msg->findings.len;
 		if (image && b.hidden < DETECT_MAX_PER_ID && tracker__is_invisible(u))
 			rc = spent(&b.hidden, before, msg, hidden_image(msg, cfg, u, value));
 		before = msg->findings.len;
-		if (rc == 0 && image && b.shape < DETECT_MAX_PER_ID)
+		if (rc == 0 && fetched && b.shape < DETECT_MAX_PER_ID)
 			rc = spent(&b.shape, before, msg, url_shape(msg, cfg, u, value));
 		/* A header URL (List-Unsubscribe) is neither shown nor fetched. */
-		if (rc || (!image && !tracker__is_link(u)))
+		if (rc || (!fetched && !tracker__is_link(u)))
 			continue;
 		const char *fam = b.host < DETECT_MAX_PER_ID ? tracker_family(cfg, u) : NULL;
 		if (!fam)
 			continue;
 		before = msg->findings.len;
-		if (image) {
+		if (fetched) {
 			rc = finding__add(msg, cfg, "tracker", "tracker.known-host", VIGIL_CLASS_TRACKING,
 				20, "url", value,
-				"The image at %s comes from a known email-tracking service (%s).", u->host, fam);
+				"The %s at %s comes from a known email-tracking service (%s).",
+				image ? "image" : "resource loaded with the message", u->host, fam);
 			spent(&b.host, before, msg, rc);
 			continue;
 		}

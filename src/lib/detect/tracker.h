@@ -25,6 +25,11 @@ bool tracker__is_remote(const vigil_url *u);
  * attributes and CSS url() (inline styles and style sheets). */
 bool tracker__is_image(const vigil_url *u);
 
+/* Anything a mail client may load by itself when the message is shown: the
+ * images above, and style sheets and icons (link href), frames, embeds,
+ * objects, scripts and media (most clients block the latter; some do not). */
+bool tracker__is_fetched(const vigil_url *u);
+
 /* A link the reader follows by clicking: href of a/area, or a URL in a text
  * body. */
 bool tracker__is_link(const vigil_url *u);

@@ -195,6 +195,39 @@ static void token_md5_sha1_sha256_and_16_char_prefix(void **state)
 	g_free(sha256);
 }
 
+static void token_lightly_disguised_address(void **state)
+{
+	(void)state;
+	expect_recipient("https://t.example.net/i.gif?u=wrna~cnhy.qhcbag@cneyvnzrag.rknzcyr", "ROT13");
+	expect_recipient("https://t.example.net/i.gif?u=elpmaxe.tnemailrap@tnopud.luap~naej", "reversed");
+	expect_recipient("https://t.example.net/i.gif?u=jean~paul.dupont(at)parliament.example",
+		"'@' written otherwise");
+	expect_recipient("https://t.example.net/u/jean~paul.dupont/parliament.example/i.gif",
+		"'@' written otherwise");
+	/* echo address | md5sum */
+	gchar *nl = g_strdup_printf("%s\n", MARIE);
+	gchar *md5 = g_compute_checksum_for_string(G_CHECKSUM_MD5, nl, -1);
+	char *url = g_strdup_printf("https://t.example.net/i.gif?h=%s", md5);
+	expect_recipient(url, "newline");
+	g_free(url);
+	g_free(md5);
+	g_free(nl);
+	/* the raw SHA-256 digest in base64url */
+	guint8 digest[32];
+	gsize dlen = sizeof(digest);
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+	g_checksum_update(ck, (const guchar *)MARIE, -1);
+	g_checksum_get_digest(ck, digest, &dlen);
+	g_checksum_free(ck);
+	gchar *b64 = g_base64_encode(digest, dlen);
+	for (char *p = b64; *p; p++)
+		*p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+	url = g_strdup_printf("https://t.example.net/i/%s", b64);
+	expect_recipient(url, "SHA-256 hash in base64");
+	g_free(url);
+	g_free(b64);
+}
+
 static void token_in_subdomain_label(void **state)
 {
 	(void)state;
@@ -362,6 +395,7 @@ int main(void)
 		T(token_base32),
 		T(token_hex),
 		T(token_md5_sha1_sha256_and_16_char_prefix),
+		T(token_lightly_disguised_address),
 		T(token_in_subdomain_label),
 		T(token_local_part_alone_counts_lower),
 		T(token_other_recipient_is_not_matched),

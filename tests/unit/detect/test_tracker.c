@@ -220,9 +220,14 @@ static void tracker_image_kinds(void **state)
 	assert_false(tracker__is_invisible(&u));
 	u.element = "input";
 	assert_true(tracker__is_image(&u));
-	u.element = "a";
+	u.element = "link"; /* a style sheet: loaded with the message, not an image */
 	u.attribute = "href";
 	assert_false(tracker__is_image(&u));
+	assert_true(tracker__is_fetched(&u));
+	assert_false(tracker__is_link(&u));
+	u.element = "a";
+	assert_false(tracker__is_image(&u));
+	assert_false(tracker__is_fetched(&u));
 	assert_true(tracker__is_link(&u));
 	u.scheme = "cid";
 	assert_false(tracker__is_remote(&u));
