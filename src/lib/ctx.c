@@ -156,7 +156,6 @@ void vigil_scanner_free(vigil_scanner *sc)
 	if (!sc)
 		return;
 	magic_close(sc->magic);
-	if (sc->token_index.free) sc->token_index.free(sc->token_index.p);
 	vigil_scratch_free(sc->html_scratch);
 	impersonation__cache_free(sc->imp_cache);
 	free(sc);

@@ -22,7 +22,6 @@ struct vigil_ctx {
 struct vigil_scanner {
 	const vigil_ctx *ctx;
 	magic_t magic; /* libmagic cookies are not thread-safe: one per scanner */
-	struct { void *p; void (*free)(void *); } token_index; /* detect/token.c: URL templates seen */
 	/* the impersonation detector's tables for ctx->cfg, built on first use
 	 * (detect/impersonation.c; its uspoof checker is per thread too) */
 	struct imp_cache *imp_cache;

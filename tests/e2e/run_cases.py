@@ -79,7 +79,9 @@ def run_case(vigil, root, case_path):
         inputs = case["input"] if isinstance(case["input"], list) else [case["input"]]
         cmd += [resolve(p) for p in inputs]
     try:
-        proc = subprocess.run(cmd, stdin=stdin, capture_output=True, timeout=60)
+        # Relative paths in a case (inputs, list flags) are relative to the
+        # repository root.
+        proc = subprocess.run(cmd, stdin=stdin, capture_output=True, timeout=120, cwd=root)
     finally:
         if stdin:
             stdin.close()

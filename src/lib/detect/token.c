@@ -995,11 +995,6 @@ static int opaque_in_hidden_image(token_ctx *t, const vigil_url *u, const char *
 		"message.", u->host, tok.s, tok.len > 40 ? "..." : "");
 }
 
-static void free_index(void *p)
-{
-	token__index_free(p);
-}
-
 /* Collects the message's recipients (and their needles when wanted). Returns
  * whether the message went to one recipient (rcpt[0]) through *sole, and 0 or
  * VIGIL_ENOMEM. */
@@ -1095,15 +1090,9 @@ int detect__token(vigil_message *msg, vigil_scanner *sc)
 	if (rc)
 		return rc;
 
-	/* Across messages: the scanner's own index (see token.h for its limits). */
-	if (!sole)
-		return 0;
-	token_index *ix = sc->token_index.p;
-	if (!ix) {
-		if (!(ix = token__index_new(TOKEN_INDEX_CAP)))
-			return VIGIL_ENOMEM;
-		sc->token_index.p = ix;
-		sc->token_index.free = free_index;
-	}
-	return token__observe_message(msg, sc->ctx, ix);
+	/* Across messages (token.unique-per-recipient): the correlator runs
+	 * token__observe_message() in archive order (detect/correlate.c), so the
+	 * result does not depend on how many threads scanned. */
+	(void)sole;
+	return 0;
 }

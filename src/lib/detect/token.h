@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Templates kept per scanner. An entry takes ~100 bytes (the template and
- * tokens are kept as 64-bit hashes), so the cap bounds a thread's index near
+/* Templates kept per correlator. An entry takes ~100 bytes (the template and
+ * tokens are kept as 64-bit hashes), so the cap bounds the index near
  * 13 MiB, whatever the archive's size. A campaign's template is touched by
  * each of its messages, so LRU keeps it while one-off templates (article
  * links, per-issue images) age out; 131,072 templates is several months of a
@@ -34,11 +34,9 @@ bool token__index_contains(const token_index *ix, uint64_t tmpl);
 int token__index_observe(int *out, token_index *ix, uint64_t tmpl, uint64_t tok, uint64_t rcpt);
 
 /* The cross-message check of one message against `ix`, and its findings
- * (token.unique-per-recipient). detect__token() runs it with the scanner's
- * index: with several scanner threads each sees only its share of the
- * archive, in an order that depends on scheduling. A caller that sees every
- * message in archive order (the correlator) can run it instead, for a result
- * that does not depend on threads. Returns 0 or VIGIL_ENOMEM. */
+ * (token.unique-per-recipient). The correlator (correlate.c) runs it on every
+ * message in archive order, so the result does not depend on how many
+ * threads scanned. Returns 0 or VIGIL_ENOMEM. */
 struct vigil_message;
 struct vigil_ctx;
 int token__observe_message(struct vigil_message *msg, const struct vigil_ctx *ctx,

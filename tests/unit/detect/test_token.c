@@ -14,17 +14,23 @@
 #define MARIE "jean~paul.dupont@parliament.example"
 
 static test_env *env;
+/* Messages go through a correlator too, as in the scan pipeline: it sees
+ * them in order and adds the cross-message findings. */
+static vigil_correlator *corr;
 
 static int setup(void **state)
 {
 	(void)state;
 	env = test_env_new();
+	if (vigil_correlator_new(&corr, env->ctx) != 0)
+		return -1;
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
+	vigil_correlator_free(corr);
 	test_env_free(env);
 	return 0;
 }
@@ -42,6 +48,8 @@ static vigil_message *scan_to(const char *to, const char *html)
 		to, to, html);
 	vigil_message *m = test_scan(env, text);
 	g_free(text);
+	if (vigil_correlate(corr, m) < 0)
+		abort();
 	return m;
 }
 
