@@ -114,7 +114,7 @@ def run_case(vigil, root, case_path):
 
 
 def main():
-    vigil, cases_dir, root = sys.argv[1], sys.argv[2], sys.argv[3]
+    vigil, cases_dir, root = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
     names = sorted(n for n in os.listdir(cases_dir) if n.endswith(".json"))
     failed = 0
     for name in names:
