@@ -25,6 +25,7 @@ int detect__token(vigil_message *msg, vigil_scanner *sc);         /* token.c */
 int detect__impersonation(vigil_message *msg, vigil_scanner *sc); /* impersonation.c */
 int detect__auth(vigil_message *msg, vigil_scanner *sc);          /* auth.c */
 int detect__relay(vigil_message *msg, vigil_scanner *sc);         /* relay.c */
+int detect__phish(vigil_message *msg, vigil_scanner *sc);         /* phish.c */
 
 /* Runs every detector, then the judge (judge.c). */
 int detect__all(vigil_message *msg, vigil_scanner *sc);

@@ -1,10 +1,12 @@
-/* Unit tests for the judge (judge.c), findings (finding.c) and the auth and
- * relay detectors. */
+/* Unit tests for the judge (judge.c), findings (finding.c) and the auth,
+ * relay and phish detectors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <glib.h>
 
 #include "detect/detect.h"
 #include "testutil.h"
@@ -205,6 +207,102 @@ static void relay_hop_on_list_is_deception(void **state)
 	vigil_ctx_free(ctx);
 }
 
+
+static void phish_executable_attachment_is_malicious(void **state)
+{
+	/* An ELF program declared as a PDF: libmagic reads the content, not the
+	 * label. */
+	vigil_message *m = test_scan(env,
+		"From: a@example.org\nContent-Type: multipart/mixed; boundary=B\n\n"
+		"--B\nContent-Type: text/plain\n\ninvoice attached\n"
+		"--B\nContent-Type: application/pdf\n"
+		"Content-Disposition: attachment; filename=\"invoice.pdf\"\n"
+		"Content-Transfer-Encoding: base64\n\n"
+		"f0VMRgIBAQAAAAAAAAAAAAIAPgABAAAAeABAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAAAAEAAOAABAEAA\n"
+		"AAAAAAEAAAAFAAAAAAAAAAAAAAAAAEAAAAAAAAAAQAAAAAAAgAAAAAAAAACAAAAAAAAAAAAQAAAAAAAA\n"
+		"kJCQkJCQkJA=\n"
+		"--B--\n");
+	const vigil_finding *f = find(m, "phish.executable-attachment");
+	assert_non_null(f);
+	assert_int_equal(f->cls, VIGIL_CLASS_MALICIOUS);
+	assert_int_equal(m->verdict, VIGIL_VERDICT_MALICIOUS);
+	vigil_message_free(m);
+}
+
+static void phish_double_extension_name_is_deception(void **state)
+{
+	vigil_message *m = test_scan(env,
+		"From: a@example.org\nContent-Type: multipart/mixed; boundary=B\n\n"
+		"--B\nContent-Type: application/octet-stream\n"
+		"Content-Disposition: attachment; filename=\"scan_0042.pdf.js\"\n\n"
+		"var x = 1;\n"
+		"--B--\n");
+	assert_non_null(find(m, "phish.executable-attachment")); /* .js runs on a double-click */
+	assert_non_null(find(m, "phish.double-extension"));
+	vigil_message_free(m);
+
+	m = test_scan(env,
+		"From: a@example.org\nContent-Type: multipart/mixed; boundary=B\n\n"
+		"--B\nContent-Type: application/pdf\n"
+		"Content-Disposition: attachment; filename=\"report.2021.pdf\"\n\n"
+		"%PDF-1.4\n"
+		"--B--\n");
+	assert_null(find(m, "phish.executable-attachment"));
+	assert_null(find(m, "phish.double-extension"));
+	vigil_message_free(m);
+}
+
+static void phish_form_in_attached_page_weighs_more_than_in_body(void **state)
+{
+	vigil_message *m = test_scan(env,
+		"From: a@example.org\nContent-Type: multipart/mixed; boundary=B\n\n"
+		"--B\nContent-Type: text/plain\n\nsee the page\n"
+		"--B\nContent-Type: text/html\nContent-Disposition: attachment; filename=login.html\n\n"
+		"<form action=\"https://collect.example.net/p.php\"><input type=password></form>\n"
+		"--B--\n");
+	const vigil_finding *f = find(m, "phish.form-in-attachment");
+	assert_non_null(f);
+	assert_int_equal(f->score, 40);
+	vigil_message_free(m);
+
+	/* Ten sign-up forms in a newsletter weigh as one. */
+	GString *html = g_string_new("From: news@example.org\nContent-Type: text/html\n\n");
+	for (int i = 0; i < 10; i++)
+		g_string_append_printf(html, "<form action=\"https://list.example.org/s%d\"></form>", i);
+	m = test_scan(env, html->str);
+	g_string_free(html, TRUE);
+	size_t n = 0;
+	for (size_t i = 0; i < m->findings.len; i++)
+		n += strncmp(m->findings.items[i].id, "phish.form", 10) == 0;
+	assert_int_equal(n, 1);
+	assert_int_equal(m->verdict, VIGIL_VERDICT_CLEAN);
+	vigil_message_free(m);
+}
+
+static void phish_link_to_bare_ip_is_deception(void **state)
+{
+	vigil_message *m = test_scan(env,
+		"From: a@example.org\nContent-Type: text/html\n\n"
+		"<a href=\"http://203.0.113.9/login\">Your account</a>"
+		"<a href=\"http://203.0.113.9/help\">Help</a>");
+	const vigil_finding *f = find(m, "phish.ip-link");
+	assert_non_null(f);
+	assert_int_equal(m->findings.len, 1);
+	vigil_message_free(m);
+}
+
+static void phish_display_name_showing_other_address(void **state)
+{
+	vigil_message *m = test_scan(env,
+		"From: \"service@paypal.com\" <notice@account-check.example>\n\nhi\n");
+	assert_non_null(find(m, "phish.display-name-address"));
+	vigil_message_free(m);
+
+	m = test_scan(env, "From: \"jane@example.org\" <jane@mail.example.org>\n\nhi\n");
+	assert_null(find(m, "phish.display-name-address"));
+	vigil_message_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +318,11 @@ int main(void)
 		cmocka_unit_test(auth_softfail_weighs_less_than_fail),
 		cmocka_unit_test(auth_unaligned_dkim_is_information),
 		cmocka_unit_test(relay_hop_on_list_is_deception),
+		cmocka_unit_test(phish_executable_attachment_is_malicious),
+		cmocka_unit_test(phish_double_extension_name_is_deception),
+		cmocka_unit_test(phish_form_in_attached_page_weighs_more_than_in_body),
+		cmocka_unit_test(phish_link_to_bare_ip_is_deception),
+		cmocka_unit_test(phish_display_name_showing_other_address),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
