@@ -17,8 +17,10 @@
 
 /* Messages read ahead of the writer, and their bytes. Together they bound the
  * pipeline's memory (one message larger than the byte cap still goes through
- * alone). 4 per worker keeps workers busy when message sizes vary. */
-#define PIPE_JOBS_PER_WORKER 4
+ * alone). 32 per worker keeps workers busy when message sizes vary, and lets
+ * the reader and workers run in long stretches rather than waking each other
+ * for every message. */
+#define PIPE_JOBS_PER_WORKER 32
 #define PIPE_MAX_BYTES (64u * 1024 * 1024)
 
 typedef struct job {
