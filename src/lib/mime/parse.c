@@ -12,6 +12,7 @@
 #include "limits.h"
 #include "message.h"
 #include "scanner.h"
+#include "util/digest.h"
 
 typedef struct walk {
 	vigil_message *msg;
@@ -513,6 +514,12 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 	m->offset = raw->offset;
 	m->size = raw->len;
 	m->date_time = VIGIL_NO_TIME;
+	/* The message's identity in a store: the same bytes are the same
+	 * message, wherever they were found. */
+	if (digest__sha256(m->sha256, raw->data ? raw->data : "", raw->len) != 0) {
+		vigil_arena_free(a);
+		return scanner__fail(sc, VIGIL_ENOMEM, "out of memory");
+	}
 	if (raw->truncated)
 		message__partial(m, "message larger than %u bytes", VIGIL_MAX_MESSAGE_BYTES);
 

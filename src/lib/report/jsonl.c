@@ -274,6 +274,7 @@ static json_t *message(const vigil_message *m)
 	set(src, "path", str(m->path));
 	set(src, "offset", m->offset >= 0 ? json_integer(m->offset) : json_null());
 	set(src, "size", json_integer((json_int_t)m->size));
+	set(src, "sha256", json_string(m->sha256));
 	set(o, "source", src);
 
 	set(o, "partial", json_boolean(m->partial));
