@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every vigil benchmark against one build directory (`make bench`): scan
-# throughput and, when the labelled archive is present, detection quality.
+# throughput, detection speed next to rspamd 3.4 and, when the labelled
+# archive is present, detection quality.
 # Builds the benchmark mbox when missing, runs each benchmark, prints a summary.
 # Exit status: 0 when every benchmark met its floor, 1 when one did not, 2 when
 # one could not run.
@@ -49,6 +50,11 @@ run() {
 }
 
 run scan-throughput python3 "$here/scan-throughput.py" --build "$build" --mbox "$mbox" --runs "$runs"
+
+# Detection speed next to rspamd 3.4 on the real corpora: a private rspamd on
+# loopback, network checks off, fed with rspamc. Installs Debian's rspamd when
+# missing (root only); exits 2 when it cannot, reported as ERROR below.
+run vs-rspamd python3 "$here/vs-rspamd.py" --build "$build" --corpus "$corpus" --runs "$runs"
 
 # Detection quality on the labelled synthetic archive (bench/eval), when the
 # corpus has it: precision and recall beside speed, so a faster build that
