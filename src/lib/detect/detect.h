@@ -26,6 +26,7 @@ int detect__impersonation(vigil_message *msg, vigil_scanner *sc); /* impersonati
 int detect__auth(vigil_message *msg, vigil_scanner *sc);          /* auth.c */
 int detect__relay(vigil_message *msg, vigil_scanner *sc);         /* relay.c */
 int detect__phish(vigil_message *msg, vigil_scanner *sc);         /* phish.c */
+int detect__intel(vigil_message *msg, vigil_scanner *sc);         /* intel.c */
 
 /* Runs every detector, then the judge (judge.c). */
 int detect__all(vigil_message *msg, vigil_scanner *sc);

@@ -52,7 +52,7 @@ int detect__all(vigil_message *msg, vigil_scanner *sc)
 {
 	int (*const detectors[])(vigil_message *, vigil_scanner *) = {
 		detect__tracker, detect__token, detect__impersonation, detect__auth, detect__relay,
-		detect__phish,
+		detect__phish, detect__intel,
 	};
 	for (size_t i = 0; i < sizeof(detectors) / sizeof(*detectors); i++) {
 		int rc = detectors[i](msg, sc);
