@@ -194,6 +194,114 @@ int vigil_message_write(const vigil_message *msg, vigil_format fmt, FILE *fp);
 /* The version of the JSON Lines schema written by vigil_message_write(). */
 #define VIGIL_SCHEMA_VERSION 1
 
+/* ---- the store -------------------------------------------------------- */
+
+/* A SQLite database of messages (one row per content hash, with every place
+ * it was found), their recipients and findings, threat-intel indicators,
+ * hunts with their progress, and which indicators each hunt found where.
+ * Schema and its versions: docs/store.md. One file; WAL journal, so readers
+ * (vigil serve, sqlite3) never block a writer. A handle is used by one
+ * thread at a time; several processes may share the file (writers wait up to
+ * a few seconds for each other). */
+typedef struct vigil_store vigil_store;
+
+/* Used when the command line names no --db: a file in the current
+ * directory, so a hunt's results sit next to the case they belong to. */
+#define VIGIL_STORE_DEFAULT_PATH "vigil.db"
+
+/* Opens or creates the database at `path` and brings its schema up to this
+ * vigil's version, each migration in its own transaction. Refuses a file
+ * from a newer vigil (VIGIL_ECONFIG), a file that is not a database or not
+ * vigil's (VIGIL_EPARSE), and one it cannot open or write (VIGIL_EIO).
+ * Like vigil_source_open(), a handle is stored in *out even on failure so
+ * vigil_store_error() can say why; free it with vigil_store_close(). *out is
+ * NULL only on VIGIL_ENOMEM or VIGIL_EINVAL. */
+int vigil_store_open(vigil_store **out, const char *path);
+/* Rolls back a transaction still open, closes the file, frees. NULL is fine. */
+void vigil_store_close(vigil_store *st);
+/* Detail of the last error on this handle, or "" when there was none. */
+const char *vigil_store_error(const vigil_store *st);
+/* The schema version of the open file (docs/store.md). */
+int vigil_store_schema_version(const vigil_store *st);
+
+/* Batches: every write between begin and commit is one transaction, which
+ * is what makes recording thousands of messages fast. Without begin, each
+ * call is its own transaction. A call that fails inside a batch undoes only
+ * its own writes; the batch stays open. Nesting is VIGIL_EINVAL. */
+int vigil_store_begin(vigil_store *st);
+int vigil_store_commit(vigil_store *st);
+int vigil_store_rollback(vigil_store *st);
+
+/* Records a scanned message: the message row by its content hash (created,
+ * or updated with the latest verdict, score and last-seen time), the place
+ * it was read from (path and mbox offset, once), its recipients (To, Cc,
+ * Bcc, Delivered-To) and its findings (replacing those of an earlier scan).
+ * Recording the same archive twice adds nothing. With hunt_id > 0, each
+ * finding of the "intel" detector is also recorded as a hit of that hunt
+ * (see vigil_store_record_hit()). Returns 0, VIGIL_EINVAL (no content hash,
+ * no such hunt) or a database error. */
+int vigil_store_record_message(vigil_store *st, const vigil_message *msg, int64_t hunt_id);
+/* Records that in hunt `hunt_id`, indicator (`indicator_type`, such as
+ * "domain", `indicator_value`, from feed `source`) matched `msg`'s
+ * `artifact` ("url", "from", ...) whose value was `artifact_value`. The
+ * message must have been recorded. Recording a hit twice keeps one. */
+int vigil_store_record_hit(vigil_store *st, int64_t hunt_id, const vigil_message *msg,
+	const char *indicator_type, const char *indicator_value, const char *source,
+	const char *artifact, const char *artifact_value);
+
+/* Writes every stored indicator, one per line, ordered by type and value:
+ * JSON Lines (type, value, source, source_id, name, actor, labels,
+ * valid_from, valid_until, imported_at; times as ISO 8601 UTC, null when
+ * unknown) or text (type, value, source, name, actor, valid from, valid
+ * until; tab-separated, "-" when unknown). Returns 0, VIGIL_EIO or a
+ * database error. */
+int vigil_store_list_indicators(vigil_store *st, FILE *out, vigil_format fmt);
+
+/* Hunts. A hunt is known by a fingerprint of its arguments (feeds, archives,
+ * options: the caller computes it, a hash of the canonical argument list).
+ * Beginning a hunt whose fingerprint matches an unfinished one resumes that
+ * hunt (*resumed = true, same *out_id); otherwise a new hunt starts, also
+ * when an earlier one with that fingerprint finished. `description_json`
+ * (valid JSON or NULL) says what it hunts for people.
+ *
+ * Resume granularity: per source path (a file, an mbox, a Maildir message).
+ * A source marked finished is skipped whole; an mbox that was not finished is
+ * resumed at bytes_done, the offset after the last message whose records
+ * were committed. Record progress in the same batch as the messages it
+ * covers, so that a crash loses both or neither. */
+int vigil_store_hunt_begin(vigil_store *st, const char *fingerprint,
+	const char *description_json, int64_t *out_id, bool *resumed);
+int vigil_store_hunt_progress(vigil_store *st, int64_t hunt_id, const char *path,
+	uint64_t bytes_done, uint64_t messages_done, bool finished);
+/* What is known of `path` in this hunt; all zero / false when nothing. Any
+ * output pointer may be NULL. */
+int vigil_store_hunt_source_done(vigil_store *st, int64_t hunt_id, const char *path,
+	bool *finished, uint64_t *bytes_done, uint64_t *messages_done);
+/* Marks the hunt complete (now). Ending it twice is fine; an unknown id is
+ * VIGIL_EINVAL. */
+int vigil_store_hunt_end(vigil_store *st, int64_t hunt_id);
+
+/* One line of a hunt's summary: an indicator and what it matched. Strings
+ * are borrowed for the duration of the callback. */
+typedef struct vigil_hunt_row {
+	const char *indicator_type;
+	const char *indicator_value;
+	const char *sources;   /* the feeds that hold it, comma-separated */
+	uint64_t messages;     /* distinct messages it matched */
+	uint64_t recipients;   /* distinct recipient addresses of those messages */
+	int64_t first_date;    /* earliest Date of those messages, seconds since */
+	int64_t last_date;     /* the epoch; INT64_MIN when none had a date */
+} vigil_hunt_row;
+
+/* Calls `fn` for each indicator the hunt found, most messages first; a
+ * non-zero return from `fn` stops and is returned. */
+int vigil_store_hunt_summary(vigil_store *st, int64_t hunt_id,
+	int (*fn)(void *ud, const vigil_hunt_row *row), void *ud);
+/* The same, written as JSON Lines or a text table. Returns 0, VIGIL_EIO or
+ * a database error. */
+int vigil_store_hunt_summary_write(vigil_store *st, int64_t hunt_id, FILE *out,
+	vigil_format fmt);
+
 #ifdef __cplusplus
 }
 #endif
