@@ -1,0 +1,111 @@
+/*
+ * Threat intelligence: indicators read from feeds (feeds.c: STIX 2.1, MISP,
+ * free text), and a compiled, immutable matcher shared by threads (match.c).
+ * The intel detector (detect/intel.c) matches every artifact of a message.
+ */
+#ifndef VIGIL_INTEL_H
+#define VIGIL_INTEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "message.h"
+#include "util/arena.h"
+
+typedef enum vigil_ioc_type {
+	VIGIL_IOC_DOMAIN = 1, /* matches the domain and its sub-domains */
+	VIGIL_IOC_URL,        /* matches the URL, and URLs it is a prefix of */
+	VIGIL_IOC_EMAIL,      /* case-insensitive */
+	VIGIL_IOC_IPV4,       /* address or CIDR range ("192.0.2.0/24") */
+	VIGIL_IOC_IPV6,       /* address or CIDR range */
+	VIGIL_IOC_MD5,
+	VIGIL_IOC_SHA1,
+	VIGIL_IOC_SHA256,
+} vigil_ioc_type;
+
+/* One indicator, normalised: domains lower-case A-labels without trailing
+ * dot; URLs as libcurl normalises them; e-mail addresses lower-case; IPs in
+ * canonical text (CIDR kept as "addr/len"); hashes lower-case hex. */
+typedef struct vigil_indicator {
+	vigil_ioc_type type;
+	const char *value;
+	const char *source;      /* the feed's file path */
+	const char *source_id;   /* STIX indicator id, MISP attribute uuid, or "line N" */
+	const char *name;        /* STIX name / MISP comment, or NULL */
+	const char *actor;       /* threat actor / MISP galaxy / STIX labels, or NULL */
+	const char *labels;      /* comma-separated labels/tags, or NULL */
+	int64_t valid_from;      /* seconds since the epoch, or VIGIL_NO_TIME */
+	int64_t valid_until;     /* or VIGIL_NO_TIME */
+} vigil_indicator;
+
+/* A growable set of indicators with its own arena. Not thread-safe while it
+ * is being filled. */
+typedef struct vigil_intel_set {
+	vigil_arena *arena;
+	VIGIL_VEC(vigil_indicator) items;
+} vigil_intel_set;
+
+vigil_intel_set *intel__set_new(void);
+void intel__set_free(vigil_intel_set *set);
+/* Copies `ind` (strings included) into the set after normalising its value;
+ * returns 0, VIGIL_EPARSE when the value is not a valid indicator of its
+ * type (*why says what), or VIGIL_ENOMEM. Duplicates (type + value + source)
+ * are kept once. */
+int intel__set_add(vigil_intel_set *set, const vigil_indicator *ind, const char **why);
+/* Name of a type: "domain", "url", "email", "ipv4", "ipv6", "md5", "sha1",
+ * "sha256". */
+const char *intel__type_name(vigil_ioc_type t);
+
+/* ---- feeds (feeds.c) ---------------------------------------------------- */
+
+typedef enum vigil_feed_format {
+	VIGIL_FEED_AUTO = 0,     /* detected by content */
+	VIGIL_FEED_STIX,         /* STIX 2.1 bundle or JSON Lines of objects */
+	VIGIL_FEED_MISP,         /* MISP event JSON, or a MISP feed folder (manifest.json) */
+	VIGIL_FEED_FREETEXT,     /* any text: IOCs extracted, defanged forms refanged */
+} vigil_feed_format;
+
+/* Called for each skipped object/expression (unsupported pattern, ...), with
+ * a message naming it. */
+typedef void (*intel__warn_fn)(void *ud, const char *message);
+
+/* Reads one feed into `set`. All or nothing: on any error the set is left as
+ * it was. Returns 0, VIGIL_EIO (cannot read), VIGIL_EPARSE (malformed: `err`
+ * holds "FILE:LINE: reason" or "FILE: object ID: reason"), VIGIL_ENOMEM.
+ * *skipped counts what was skipped with a warning. */
+int intel__load_feed(vigil_intel_set *set, const char *path, vigil_feed_format format,
+	intel__warn_fn warn, void *warn_ud, size_t *skipped, char *err, size_t err_size);
+
+/* ---- matching (match.c) ------------------------------------------------- */
+
+/* Compiled once from a set, then read-only and shared by all threads; the
+ * cost of matching does not grow with the number of indicators. */
+typedef struct vigil_intel_matcher vigil_intel_matcher;
+
+/* The set must outlive the matcher. Returns 0, VIGIL_ENOMEM or VIGIL_ELIMIT
+ * (more indicators than 32-bit indices hold); err says why. */
+int intel__compile(vigil_intel_matcher **out, const vigil_intel_set *set, char *err,
+	size_t err_size);
+void intel__matcher_free(vigil_intel_matcher *m);
+size_t intel__matcher_count(const vigil_intel_matcher *m);
+
+/* Per-thread scratch for matching (buffers, what was reported); one scratch
+ * serves any matcher. */
+typedef struct vigil_intel_scratch vigil_intel_scratch;
+int intel__scratch_new(vigil_intel_scratch **out, const vigil_intel_matcher *m);
+void intel__scratch_free(vigil_intel_scratch *s);
+
+/* Calls `hit` for each indicator matching an artifact of `msg` (sender,
+ * Reply-To, Return-Path, Sender addresses and domains, Received host names
+ * and IPs, URL hosts (domains and literal IPs) and URLs, attachment hashes,
+ * Message-ID domain). `artifact` names the artifact kind ("from", "url",
+ * "received", "attachment", ...), `value` its value. With `respect_validity`
+ * an indicator whose validity window does not contain the message's date is
+ * not reported. Returns 0 or VIGIL_ENOMEM. */
+typedef int (*intel__hit_fn)(void *ud, const vigil_indicator *ind, const char *artifact,
+	const char *value);
+int intel__match_message(const vigil_intel_matcher *m, vigil_intel_scratch *s,
+	const vigil_message *msg, bool respect_validity, intel__hit_fn hit, void *ud);
+
+#endif /* VIGIL_INTEL_H */
