@@ -74,6 +74,11 @@ typedef struct vigil_config {
 	/* [trackers] */
 	GHashTable *tracker_hosts; /* host or registrable domain -> list/family name */
 
+	/* [rules]: YARA rule files and directories, relative ones already
+	 * joined to the config file's folder; compiled by rules/rules.c */
+	const char **rule_paths;
+	size_t n_rule_paths;
+
 	/* [weights]: finding id -> score; absent ids keep their detector's default */
 	GHashTable *weights;
 
