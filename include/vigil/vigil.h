@@ -72,6 +72,38 @@ typedef enum vigil_list {
 	VIGIL_LIST_RELAYS = 3,    /* one address or CIDR range per line: known relays */
 } vigil_list;
 int vigil_ctx_load_list(vigil_ctx *ctx, vigil_list kind, const char *path);
+/* YARA rules (libyara 4.2) run on every decoded body and attachment; each
+ * matching rule is a malicious finding "rules.<namespace>.<rule>". `path` is
+ * a rule file, or a directory whose *.yar and *.yara files (not its
+ * sub-directories) are taken in name order; each file is its own namespace,
+ * named after the file without extension. May be called several times. Only
+ * the path is checked here (VIGIL_EIO when it cannot be read); all rules,
+ * the config file's first, are compiled once by vigil_ctx_ready(), which
+ * refuses a rule that does not compile with VIGIL_ECONFIG and the compiler's
+ * "FILE:LINE: message"; when it succeeds, vigil_ctx_error() holds the
+ * compiler's warnings ("" when none). */
+int vigil_ctx_load_rules(vigil_ctx *ctx, const char *path);
+/* Warnings that are not errors (a feed object skipped, ...): one message
+ * each. Without a handler they are dropped. */
+typedef void (*vigil_warning_fn)(void *ud, const char *message);
+void vigil_ctx_set_warning_handler(vigil_ctx *ctx, vigil_warning_fn fn, void *ud);
+
+/* Threat-intel feeds: detected by content unless a format is forced. */
+typedef enum vigil_feed_format {
+	VIGIL_FEED_AUTO = 0,  /* by content: JSON (STIX, MISP), a MISP feed folder, or text */
+	VIGIL_FEED_STIX,      /* STIX 2.1 bundle or JSON Lines of objects */
+	VIGIL_FEED_MISP,      /* MISP event JSON, or a MISP feed folder (manifest.json) */
+	VIGIL_FEED_FREETEXT,  /* any text: indicators extracted, defanged forms refanged */
+} vigil_feed_format;
+/* Loads one feed's indicators; all or nothing. Returns 0, VIGIL_EIO,
+ * VIGIL_EPARSE ("FILE:LINE: reason" or "FILE: object: reason" in
+ * vigil_ctx_error()) or VIGIL_ENOMEM. Skipped objects are warnings. */
+int vigil_ctx_load_intel(vigil_ctx *ctx, const char *path, vigil_feed_format format);
+/* With `on`, an indicator matches only messages dated inside its validity
+ * window (valid_from..valid_until); messages without a date still match. */
+void vigil_ctx_set_intel_validity(vigil_ctx *ctx, bool on);
+/* Indicators loaded so far. */
+size_t vigil_ctx_intel_count(const vigil_ctx *ctx);
 int vigil_ctx_ready(vigil_ctx *ctx);
 const char *vigil_ctx_error(const vigil_ctx *ctx);
 
@@ -152,6 +184,14 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 void vigil_message_free(vigil_message *msg);
 
 bool vigil_message_partial(const vigil_message *msg);
+/* Where the message was read: the file, and the mbox offset (-1 if none). */
+const char *vigil_message_path(const vigil_message *msg);
+int64_t vigil_message_offset(const vigil_message *msg);
+uint64_t vigil_message_size(const vigil_message *msg);
+/* The Date field in seconds since the epoch, or INT64_MIN when absent. */
+int64_t vigil_message_date(const vigil_message *msg);
+/* Findings from threat intel and rules: what a hunt looks for. */
+size_t vigil_message_hits(const vigil_message *msg);
 
 /* The judge's verdict, in increasing order of concern. */
 typedef enum vigil_verdict {
@@ -186,6 +226,8 @@ void vigil_correlator_free(vigil_correlator *c);
 typedef enum vigil_format {
 	VIGIL_FORMAT_JSONL = 1, /* one JSON object per line, schema in docs/schema.md */
 	VIGIL_FORMAT_TEXT = 2,  /* a short summary for people */
+	VIGIL_FORMAT_HITS = 3,  /* JSON Lines for hunts: message_id, source, recipients,
+	                         * date and the indicators and rules it matched */
 } vigil_format;
 
 /* Writes one message in `fmt` to `fp`. Returns 0 or VIGIL_EIO. */
@@ -256,12 +298,18 @@ int vigil_store_record_hit(vigil_store *st, int64_t hunt_id, const vigil_message
  * until; tab-separated, "-" when unknown). Returns 0, VIGIL_EIO or a
  * database error. */
 int vigil_store_list_indicators(vigil_store *st, FILE *out, vigil_format fmt);
+/* Stores the indicators loaded into `ctx` (vigil_ctx_load_intel), in one
+ * transaction; *added (may be NULL) counts the new ones. */
+int vigil_store_import_intel(vigil_store *st, const vigil_ctx *ctx, size_t *added);
+/* Loads every indicator of the store into `ctx`, as a feed would. */
+int vigil_ctx_load_intel_from_store(vigil_ctx *ctx, vigil_store *st);
 
 /* Hunts. A hunt is known by a fingerprint of its arguments (feeds, archives,
  * options: the caller computes it, a hash of the canonical argument list).
  * Beginning a hunt whose fingerprint matches an unfinished one resumes that
- * hunt (*resumed = true, same *out_id); otherwise a new hunt starts, also
- * when an earlier one with that fingerprint finished. `description_json`
+ * hunt (*resumed = true, same *out_id). A hunt whose fingerprint matches a
+ * finished one runs again under that id from the start (*resumed = false),
+ * so repeating a hunt adds nothing to the store. Otherwise a new hunt starts. `description_json`
  * (valid JSON or NULL) says what it hunts for people.
  *
  * Resume granularity: per source path (a file, an mbox, a Maildir message).

@@ -17,8 +17,13 @@ static void usage(FILE *fp)
 	      "archives read-only.\n"
 	      "\n"
 	      "commands:\n"
-	      "  scan PATH...   parse messages (.eml, mbox, Maildir, trees, - for stdin)\n"
-	      "                 and print every artifact, as JSON Lines or text\n"
+	      "  scan PATH...   parse messages (.eml, mbox, Maildir, trees, - for stdin),\n"
+	      "                 judge them, and print every artifact and finding\n"
+	      "  hunt --intel FEED... PATH...\n"
+	      "                 retro-hunt archives for published indicators, recording\n"
+	      "                 hits in the store; resumable\n"
+	      "  intel import FEED...   store threat-intel indicators (STIX, MISP, text)\n"
+	      "  intel list             show the stored indicators\n"
 	      "\n"
 	      "  vigil COMMAND --help   options of one command\n"
 	      "  vigil --version        the version\n",
@@ -42,6 +47,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "scan") == 0)
 		return cmd_scan(argc - 1, argv + 1);
+	if (strcmp(cmd, "hunt") == 0)
+		return cmd_hunt(argc - 1, argv + 1);
+	if (strcmp(cmd, "intel") == 0)
+		return cmd_intel(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;

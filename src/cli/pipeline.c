@@ -294,6 +294,8 @@ int pipeline_run(const vigil_ctx *ctx, char *const *paths, int n_paths, const pi
 				reader_error(&p, rc == VIGIL_ENOMEM ? CLI_FATAL : CLI_ERRORS);
 				continue;
 			}
+			if (o->skip && o->skip(o->skip_data, raw.path ? raw.path : "-", raw.offset))
+				continue;
 			if (push(&p, seq++, &raw) != 0) {
 				fprintf(stderr, "vigil: out of memory\n");
 				reader_error(&p, CLI_FATAL);

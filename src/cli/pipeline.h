@@ -20,6 +20,10 @@ typedef struct pipeline_opts {
 	bool quiet;          /* no reports of unreadable input on stderr */
 	pipeline_sink sink;
 	void *sink_data;
+	/* Optional, called by the reader for each raw message before it is
+	 * queued: true skips it (a resumed hunt passing what it has done). */
+	bool (*skip)(void *data, const char *path, int64_t offset);
+	void *skip_data;
 } pipeline_opts;
 
 /* Scans every path. Returns the CLI exit status (CLI_OK, CLI_ERRORS when some

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "intel/intel.h"
+#include "vigil_limits.h"
 #include "message.h"
+#include "rules/rules.h"
 #include "scanner.h"
 
 const char *vigil_strerror(int code)
@@ -66,6 +68,9 @@ void vigil_ctx_free(vigil_ctx *ctx)
 		return;
 	psl_free(ctx->psl_owned);
 	config__free(ctx->cfg);
+	intel__matcher_free(ctx->intel);
+	intel__set_free(ctx->intel_set);
+	rules__free(ctx->rules);
 	free(ctx);
 }
 
@@ -111,7 +116,9 @@ int vigil_ctx_ready(vigil_ctx *ctx)
 	int rc = config__finish(ctx->cfg);
 	if (rc)
 		snprintf(ctx->err, sizeof(ctx->err), "%s", vigil_strerror(rc));
-	return rc;
+	if (rc == 0)
+		rc = rules__ready(ctx);
+	return rc ? rc : intel__ready(ctx);
 }
 
 const char *vigil_ctx_error(const vigil_ctx *ctx)
@@ -158,6 +165,8 @@ void vigil_scanner_free(vigil_scanner *sc)
 	magic_close(sc->magic);
 	vigil_scratch_free(sc->html_scratch);
 	impersonation__cache_free(sc->imp_cache);
+	intel__scratch_free(sc->intel_scratch);
+	rules__scanner_free(sc->rules_scanner);
 	free(sc);
 }
 
@@ -208,4 +217,34 @@ bool vigil_message_partial(const vigil_message *msg)
 const char *vigil_message_id(const vigil_message *msg)
 {
 	return msg->message_id;
+}
+
+const char *vigil_message_path(const vigil_message *msg)
+{
+	return msg->path;
+}
+
+int64_t vigil_message_offset(const vigil_message *msg)
+{
+	return msg->offset;
+}
+
+uint64_t vigil_message_size(const vigil_message *msg)
+{
+	return msg->size;
+}
+
+int64_t vigil_message_date(const vigil_message *msg)
+{
+	return msg->date_time; /* VIGIL_NO_TIME is INT64_MIN */
+}
+
+size_t vigil_message_hits(const vigil_message *msg)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < msg->findings.len; i++) {
+		const char *d = msg->findings.items[i].detector;
+		n += strcmp(d, "intel") == 0 || strcmp(d, "rules") == 0;
+	}
+	return n;
 }

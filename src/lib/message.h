@@ -164,6 +164,10 @@ typedef struct vigil_finding {
 	const char *reason;   /* one readable sentence */
 	const char *artifact; /* what the evidence is: "url", "from", "received", ... */
 	const char *value;    /* the value judged: the URL, the address, the IP */
+	/* intel findings: the indicator that matched (NULL otherwise) */
+	const char *ioc_type;   /* "domain", "url", "email", "ipv4", ... */
+	const char *ioc_value;
+	const char *ioc_source; /* the feed it came from */
 } vigil_finding;
 
 typedef VIGIL_VEC(vigil_finding) vigil_finding_vec;

@@ -15,7 +15,13 @@
 struct vigil_ctx {
 	const psl_ctx_t *psl; /* the newest of libpsl's built-in and the system list */
 	psl_ctx_t *psl_owned; /* freed with the context when loaded from a file */
+	struct vigil_rules *rules; /* YARA rules (rules/): paths, then compiled; NULL when none */
 	vigil_config *cfg;    /* never NULL; read-only once vigil_ctx_ready() ran */
+	struct vigil_intel_matcher *intel; /* compiled indicators (intel/); NULL when none */
+	struct vigil_intel_set *intel_set; /* indicators loaded, compiled at ready */
+	bool intel_validity;  /* matches must fall in an indicator's validity window */
+	vigil_warning_fn warn; /* skipped feed objects and the like; NULL: silent */
+	void *warn_ud;
 	char err[1024];       /* detail of the last configuration error */
 };
 
@@ -28,6 +34,8 @@ struct vigil_scanner {
 	/* gumbo's memory: a bump allocator reset after each HTML document,
 	 * so gumbo's many small mallocs and frees cost a pointer bump. */
 	vigil_scratch *html_scratch;
+	struct vigil_rules_scanner *rules_scanner; /* its YR_SCANNER, made on first use */
+	struct vigil_intel_scratch *intel_scratch; /* for ctx->intel, made on first use */
 	char err[512];
 };
 

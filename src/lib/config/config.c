@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vigil_limits.h"
 #include "config/config_private.h"
 #include "extract/extract.h"
 #include "vigil/vigil.h"
@@ -193,6 +194,7 @@ int config__merge(vigil_config *dst, vigil_config *src)
 	const char **own = NULL;
 	vigil_member *members = NULL;
 	vigil_protected *prot = NULL;
+	const char **rule_paths = NULL;
 	/* Everything src points to lives in its arena: dst adopts the arena
 	 * first, so strings can be shared instead of copied. */
 	if (vigil_arena_defer(dst->arena, free_arena_cb, src->arena) != 0) {
@@ -213,7 +215,9 @@ int config__merge(vigil_config *dst, vigil_config *src)
 	if ((src->n_own_domains && !(own = vigil_arena_calloc(dst->arena, n_own, sizeof(*own)))) ||
 		(src->n_members &&
 			!(members = vigil_arena_calloc(dst->arena, n_members, sizeof(*members)))) ||
-		(src->n_protected && !(prot = vigil_arena_calloc(dst->arena, n_prot, sizeof(*prot))))) {
+		(src->n_protected && !(prot = vigil_arena_calloc(dst->arena, n_prot, sizeof(*prot)))) ||
+		(src->n_rule_paths && !(rule_paths = vigil_arena_calloc(dst->arena,
+			dst->n_rule_paths + src->n_rule_paths, sizeof(*rule_paths))))) {
 		rc = VIGIL_ENOMEM;
 		goto out;
 	}
@@ -260,6 +264,22 @@ int config__merge(vigil_config *dst, vigil_config *src)
 		dst->protected_ids = prot;
 		dst->n_protected = n_prot;
 		d->cap_protected = n_prot;
+	}
+	if (rule_paths) {
+		/* A rule file named twice would be compiled twice, into two
+		 * namespaces: once is enough. */
+		size_t n = 0;
+		for (size_t i = 0; i < dst->n_rule_paths; i++)
+			rule_paths[n++] = dst->rule_paths[i];
+		for (size_t i = 0; i < src->n_rule_paths; i++) {
+			bool seen = false;
+			for (size_t j = 0; j < n && !seen; j++)
+				seen = strcmp(rule_paths[j], src->rule_paths[i]) == 0;
+			if (!seen)
+				rule_paths[n++] = src->rule_paths[i];
+		}
+		dst->rule_paths = rule_paths;
+		dst->n_rule_paths = n;
 	}
 	GHashTableIter it;
 	gpointer k, v;
@@ -392,6 +412,7 @@ static const known_key known_keys[] = {
 	{"relays", "lists", V_PATHS},
 	{"relays", "addresses", V_LIST},
 	{"trackers", "lists", V_PATHS},
+	{"rules", "paths", V_PATHS},
 	{"verdict", "deception", V_INT},
 	{"verdict", "malicious", V_INT},
 };
@@ -656,6 +677,35 @@ static int apply_networks(file_load *L, const char *group, const char *key, char
 	return 0;
 }
 
+/* YARA rule paths are only checked to exist here, so that a typo is
+ * reported at its line; rules/rules.c compiles them at vigil_ctx_ready(). */
+static int apply_rule_paths(file_load *L, char **items)
+{
+	size_t n = g_strv_length(items);
+	if (n == 0)
+		return 0;
+	const char **paths = vigil_arena_calloc(L->c->arena, n, sizeof(*paths));
+	if (!paths)
+		return VIGIL_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		char *full = g_path_is_absolute(items[i]) ? g_strdup(items[i])
+							  : g_build_filename(L->dir, items[i], NULL);
+		if (!g_file_test(full, G_FILE_TEST_EXISTS)) {
+			int rc = fail_at(L, VIGIL_EIO, "rules", "paths",
+				"[rules] paths: %s: no such file or directory", full);
+			g_free(full);
+			return rc;
+		}
+		paths[i] = vigil_arena_strdup(L->c->arena, full);
+		g_free(full);
+		if (!paths[i])
+			return VIGIL_ENOMEM;
+	}
+	L->c->rule_paths = paths;
+	L->c->n_rule_paths = n;
+	return 0;
+}
+
 /* Applies one known key. */
 static int apply_key(file_load *L, const known_key *k)
 {
@@ -682,6 +732,8 @@ static int apply_key(file_load *L, const known_key *k)
 		rc = apply_networks(L, g, key, items, L->c->internal_networks);
 	} else if (strcmp(g, "relays") == 0 && strcmp(key, "addresses") == 0) {
 		rc = apply_networks(L, g, key, items, L->c->relays);
+	} else if (strcmp(g, "rules") == 0) {
+		rc = apply_rule_paths(L, items);
 	} else {
 		list_loader fn = strcmp(key, "members") == 0 ? lists__members
 			: strcmp(key, "protected") == 0      ? lists__protected
@@ -719,7 +771,7 @@ static int apply_weights(file_load *L)
 static int check_names(file_load *L)
 {
 	static const char *const groups[] = {"organisation", "identities", "relays", "trackers",
-		"weights", "verdict"};
+		"rules", "weights", "verdict"};
 	char **gs = g_key_file_get_groups(L->kf, NULL);
 	int rc = 0;
 	for (size_t i = 0; gs[i] && rc == 0; i++) {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "detect/detect.h"
-#include "limits.h"
+#include "vigil_limits.h"
 
 int finding__add(vigil_message *msg, const vigil_config *cfg, const char *detector,
 	const char *id, vigil_finding_class cls, int default_score, const char *artifact,

@@ -104,10 +104,24 @@ static int on_hit(void *ud, const vigil_indicator *ind, const char *artifact, co
 	if (ind->name || ind->actor)
 		snprintf(extra, sizeof(extra), "; %s%s%s", ind->name ? ind->name : "",
 			ind->name && ind->actor ? ", " : "", ind->actor ? ind->actor : "");
-	return finding__add(h->msg, h->cfg, "intel", finding_id(ind->type), VIGIL_CLASS_MALICIOUS,
+	size_t before = h->msg->findings.len;
+	int rc = finding__add(h->msg, h->cfg, "intel", finding_id(ind->type), VIGIL_CLASS_MALICIOUS,
 		100, artifact, value, "%s %s%sa published indicator (%s, from %s%s%s%s).", phrase,
 		value, rel, type_name(ind->type), ind->source ? ind->source : "an unnamed feed",
 		ind->source_id ? " " : "", ind->source_id ? ind->source_id : "", extra);
+	/* The indicator itself, apart from the sentence, for the store's hits
+	 * and the JSON output. finding__add() may have merged it into an
+	 * earlier finding on the same value: then that one names its own. */
+	if (rc == 0 && h->msg->findings.len > before) {
+		vigil_finding *f = &h->msg->findings.items[h->msg->findings.len - 1];
+		vigil_arena *a = h->msg->arena;
+		f->ioc_type = type_name(ind->type);
+		f->ioc_value = vigil_arena_strdup(a, ind->value);
+		f->ioc_source = vigil_arena_strdup(a, ind->source ? ind->source : "");
+		if (!f->ioc_value || !f->ioc_source)
+			return VIGIL_ENOMEM;
+	}
+	return rc;
 }
 
 int detect__intel(vigil_message *msg, vigil_scanner *sc)
@@ -121,7 +135,8 @@ int detect__intel(vigil_message *msg, vigil_scanner *sc)
 			return rc;
 	}
 	hit_ctx h = {.msg = msg, .cfg = sc->ctx->cfg};
-	/* An indicator published for 2024 says nothing about a 2019 message
-	 * on the same, then maybe innocent, domain. */
-	return intel__match_message(m, sc->intel_scratch, msg, true, on_hit, &h);
+	/* Whether a match must fall inside the indicator's validity window is
+	 * the user's choice (--validity): a domain listed for 2024 may have been
+	 * innocent in 2019, but a retro-hunt often wants the old mail too. */
+	return intel__match_message(m, sc->intel_scratch, msg, sc->ctx->intel_validity, on_hit, &h);
 }

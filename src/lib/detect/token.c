@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vigil_limits.h"
 #include "detect/detect.h"
 #include "detect/token.h"
 #include "detect/tracker.h"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vigil_limits.h"
 #include "detect/detect.h"
 #include "detect/tracker.h"
 

@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "extract/extract.h"
-#include "limits.h"
+#include "vigil_limits.h"
 
 /*
  * Real fields stray from the grammar, and the parser accepts what they do:

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "vigil_limits.h"
 
 /* Declared property names longer than this are not properties we read. */
 #define PROP_MAX 64

@@ -14,7 +14,7 @@
 #include "extract/css.h"
 #include "extract/extract.h"
 #include "extract/html_internal.h"
-#include "limits.h"
+#include "vigil_limits.h"
 
 /* Elements a link text walk visits at most: a link wrapping a whole
  * newsletter must not make the walk quadratic. */

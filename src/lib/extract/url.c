@@ -14,7 +14,7 @@
 
 #include "extract/extract.h"
 #include "extract/html_internal.h"
-#include "limits.h"
+#include "vigil_limits.h"
 
 /* A data: URI is kept only as evidence of its type: the payload is the
  * image itself (often kilobytes of base64) and names no host. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vigil_limits.h"
 #include "intel/intel_private.h"
 
 /* A growable NUL-terminated string. */

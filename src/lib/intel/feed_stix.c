@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vigil_limits.h"
 #include "intel/intel_private.h"
 
 /* ---- the pattern parser ------------------------------------------------- */

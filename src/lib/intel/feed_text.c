@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "intel/intel_private.h"
-#include "limits.h"
+#include "vigil_limits.h"
 
 static bool is_alpha(unsigned char c)
 {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vigil_limits.h"
 #include "intel/intel_private.h"
 
 /* ---- shared helpers ----------------------------------------------------- */

@@ -59,12 +59,7 @@ const char *intel__type_name(vigil_ioc_type t);
 
 /* ---- feeds (feeds.c) ---------------------------------------------------- */
 
-typedef enum vigil_feed_format {
-	VIGIL_FEED_AUTO = 0,     /* detected by content */
-	VIGIL_FEED_STIX,         /* STIX 2.1 bundle or JSON Lines of objects */
-	VIGIL_FEED_MISP,         /* MISP event JSON, or a MISP feed folder (manifest.json) */
-	VIGIL_FEED_FREETEXT,     /* any text: IOCs extracted, defanged forms refanged */
-} vigil_feed_format;
+/* vigil_feed_format is public: include/vigil/vigil.h. */
 
 /* Called for each skipped object/expression (unsupported pattern, ...), with
  * a message naming it. */
@@ -107,5 +102,13 @@ typedef int (*intel__hit_fn)(void *ud, const vigil_indicator *ind, const char *a
 	const char *value);
 int intel__match_message(const vigil_intel_matcher *m, vigil_intel_scratch *s,
 	const vigil_message *msg, bool respect_validity, intel__hit_fn hit, void *ud);
+
+/* ---- the context's intel (ctx_intel.c) -------------------------------- */
+
+struct vigil_ctx;
+/* Compiles the indicators loaded into ctx (vigil_ctx_load_intel) into
+ * ctx->intel. Called by vigil_ctx_ready(). Returns 0 or an error with the
+ * detail in ctx->err. */
+int intel__ready(struct vigil_ctx *ctx);
 
 #endif /* VIGIL_INTEL_H */

@@ -10,10 +10,11 @@
 #include <libpsl.h>
 #include <stdarg.h>
 
+#include "vigil_limits.h"
 #include "intel/intel.h"
 #include "vigil/vigil.h"
 
-/* These caps belong with the others in limits.h; they live here until that
+/* These caps belong with the others in vigil_limits.h; they live here until that
  * header's owner takes them. */
 
 /* Bytes of one feed file. The largest public MISP and STIX exports run to

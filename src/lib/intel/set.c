@@ -11,7 +11,7 @@
 
 #include "extract/extract.h"
 #include "intel/intel_private.h"
-#include "limits.h"
+#include "vigil_limits.h"
 
 /* One slot of the dedup index: the entry's hash, and 1 + its index in
  * items (0: empty). Open addressing, linear probing, at most half full. */

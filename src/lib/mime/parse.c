@@ -1,7 +1,7 @@
 /*
  * vigil_scan(): parses one raw message with GMime and walks its MIME tree,
  * handing headers, bodies and attachments to the extractors. It enforces the
- * limits of limits.h and marks the message partial when one is reached. It
+ * limits of vigil_limits.h and marks the message partial when one is reached. It
  * does not judge anything: detectors read the model this builds.
  */
 #include <gmime/gmime.h>
@@ -9,8 +9,9 @@
 
 #include "detect/detect.h"
 #include "extract/extract.h"
-#include "limits.h"
+#include "vigil_limits.h"
 #include "message.h"
+#include "rules/rules.h"
 #include "scanner.h"
 #include "util/digest.h"
 
@@ -356,6 +357,10 @@ static void add_body(walk *w, GMimePart *part, const char *mime_type, bool html,
 	} else {
 		w->rc = text__extract(w->msg, w->sc, copy, len, part_no, nested);
 	}
+	/* YARA sees the text as the reader does: decoded, in UTF-8. */
+	if (w->rc == 0 && w->sc->ctx->rules)
+		w->rc = rules__scan(w->msg, w->sc, "body", part_no, nested,
+			(const unsigned char *)copy, len);
 }
 
 static void add_attachment(walk *w, GMimePart *part, const char *mime_type, int part_no,
@@ -388,6 +393,10 @@ static void add_attachment(walk *w, GMimePart *part, const char *mime_type, int 
 			g_free(text);
 		}
 	}
+	/* The decoded bytes exist only here: the model keeps their hashes. */
+	if (w->rc == 0 && bytes && w->sc->ctx->rules)
+		w->rc = rules__scan(w->msg, w->sc, "attachment", part_no, nested, bytes->data,
+			bytes->len);
 	if (bytes)
 		g_byte_array_unref(bytes);
 }

@@ -255,6 +255,13 @@ static json_t *finding(const vigil_finding *f)
 	set(ev, "artifact", str(f->artifact));
 	set(ev, "value", str(f->value));
 	set(o, "evidence", ev);
+	if (f->ioc_type) {
+		json_t *ioc = json_object();
+		set(ioc, "type", str(f->ioc_type));
+		set(ioc, "value", str(f->ioc_value));
+		set(ioc, "source", str(f->ioc_source));
+		set(o, "indicator", ioc);
+	}
 	return o;
 }
 
@@ -365,9 +372,63 @@ int report__jsonl(const vigil_message *msg, FILE *fp)
 	return n == len + 1 ? 0 : VIGIL_EIO;
 }
 
+/* One line per hit message of a hunt: where it is, who got it, when, and
+ * what matched (indicators with their feed and the artifact, rules). */
+static int report__hits(const vigil_message *m, FILE *fp)
+{
+	json_t *o = json_object();
+	set(o, "version", json_integer(VIGIL_SCHEMA_VERSION));
+	set(o, "message_id", str(m->message_id));
+	json_t *src = json_object();
+	set(src, "path", str(m->path));
+	set(src, "offset", m->offset >= 0 ? json_integer(m->offset) : json_null());
+	set(src, "sha256", json_string(m->sha256));
+	set(o, "source", src);
+	json_t *rcpt = json_array();
+	add_recipients(rcpt, &m->to, "to");
+	add_recipients(rcpt, &m->cc, "cc");
+	add_recipients(rcpt, &m->bcc, "bcc");
+	add_recipients(rcpt, &m->delivered_to, "delivered-to");
+	set(o, "recipients", rcpt);
+	set(o, "date", time_or_null(m->date_time));
+	set(o, "from", mailbox(&m->from));
+	set(o, "subject", str(m->subject));
+	set(o, "verdict", json_string(vigil_verdict_name(m->verdict)));
+	json_t *iocs = json_array(), *rules = json_array();
+	for (size_t i = 0; i < m->findings.len; i++) {
+		const vigil_finding *f = &m->findings.items[i];
+		if (f->ioc_type) {
+			json_t *e = json_object();
+			set(e, "type", str(f->ioc_type));
+			set(e, "value", str(f->ioc_value));
+			set(e, "source", str(f->ioc_source));
+			set(e, "artifact", str(f->artifact));
+			set(e, "artifact_value", str(f->value));
+			json_array_append_new(iocs, e);
+		} else if (strcmp(f->detector, "rules") == 0) {
+			json_t *e = json_object();
+			set(e, "rule", str(f->value));
+			set(e, "where", str(f->artifact));
+			json_array_append_new(rules, e);
+		}
+	}
+	set(o, "indicators", iocs);
+	set(o, "rules", rules);
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!text)
+		return VIGIL_ENOMEM;
+	size_t len = strlen(text);
+	text[len] = '\n';
+	size_t n = fwrite(text, 1, len + 1, fp);
+	free(text);
+	return n == len + 1 ? 0 : VIGIL_EIO;
+}
+
 int vigil_message_write(const vigil_message *msg, vigil_format fmt, FILE *fp)
 {
 	switch (fmt) {
+	case VIGIL_FORMAT_HITS: return report__hits(msg, fp);
 	case VIGIL_FORMAT_JSONL: return report__jsonl(msg, fp);
 	case VIGIL_FORMAT_TEXT: return report__text(msg, fp);
 	}

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "vigil_limits.h"
 #include "source/source_internal.h"
 
 /* What the first bytes of a file say it is. */

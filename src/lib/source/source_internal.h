@@ -17,7 +17,7 @@
 
 /* Bytes the buffer starts with and grows by. One read() per MiB keeps the
  * system-call cost per byte negligible while the buffer stays small. */
-#include "limits.h"
+#include "vigil_limits.h"
 
 #define SOURCE_CHUNK ((size_t)1 << 20)
 
@@ -25,7 +25,7 @@
  * consumed bytes are moved out (or the buffer grows) first. */
 #define SOURCE_READ_MIN (SOURCE_CHUNK / 4)
 
-/* SOURCE_FROM_LINE_MAX and SOURCE_FIELD_NAME_MAX are in limits.h with the
+/* SOURCE_FROM_LINE_MAX and SOURCE_FIELD_NAME_MAX are in vigil_limits.h with the
  * other caps. */
 #define SOURCE_FROM_LINE_MAX VIGIL_MAX_FROM_LINE_BYTES
 #define SOURCE_FIELD_NAME_MAX VIGIL_MAX_FIELD_NAME_BYTES

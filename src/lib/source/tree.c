@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "vigil_limits.h"
 #include "source/source_internal.h"
 
 typedef struct tree_dir {

@@ -51,6 +51,39 @@ static int begin_in_tx(vigil_store *st, const char *fingerprint, const char *des
 	}
 	if (rc < 0)
 		return rc;
+	/* The same hunt run again after it finished (the same feeds over the
+	 * same archives): it scans everything again under the same id, so the
+	 * store gains nothing it already had — no second hunt, no copies of
+	 * its hits. */
+	rc = store__stmt(st, ST_HUNT_FIND_DONE, &s);
+	if (rc)
+		return rc;
+	store__bind_text(s, 1, fingerprint, &b);
+	if (b != SQLITE_OK)
+		return store__db_fail(st, b, "binding a fingerprint");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW) {
+		*resumed = false;
+		rc = store__stmt(st, ST_HUNT_FORGET_SOURCES, &s);
+		if (rc)
+			return rc;
+		store__bind_int64(s, 1, *id, &b);
+		if (b != SQLITE_OK || (rc = store__run(st, s, "restarting a hunt")) != 0)
+			return b != SQLITE_OK ? store__db_fail(st, b, "binding a hunt") : rc;
+		rc = store__stmt(st, ST_HUNT_REOPEN, &s);
+		if (rc)
+			return rc;
+		store__bind_int64(s, 1, *id, &b);
+		store__bind_int64(s, 2, now, &b);
+		if (b != SQLITE_OK)
+			return store__db_fail(st, b, "binding a hunt");
+		return store__run(st, s, "restarting a hunt");
+	}
+	if (rc != SQLITE_DONE)
+		return store__db_fail(st, rc, "looking for an earlier hunt");
 	rc = store__stmt(st, ST_HUNT_INSERT, &s);
 	if (rc)
 		return rc;

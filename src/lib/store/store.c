@@ -67,6 +67,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 			  " ORDER BY type, value, source",
 	[ST_HUNT_FIND_OPEN] = "SELECT id FROM hunts WHERE fingerprint = ?1 AND finished_at IS NULL",
 	[ST_HUNT_RESUME] = "UPDATE hunts SET resumed_at = ?2, resumes = resumes + 1 WHERE id = ?1",
+	[ST_HUNT_FIND_DONE] = "SELECT id FROM hunts WHERE fingerprint = ?1 ORDER BY id DESC LIMIT 1",
+	[ST_HUNT_REOPEN] = "UPDATE hunts SET finished_at = NULL, resumed_at = ?2 WHERE id = ?1",
+	[ST_HUNT_FORGET_SOURCES] = "DELETE FROM hunt_sources WHERE hunt = ?1",
 	[ST_HUNT_INSERT] = "INSERT INTO hunts (fingerprint, description, started_at)"
 			   " VALUES (?1, ?2, ?3) RETURNING id",
 	[ST_HUNT_END] = "UPDATE hunts SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL",
@@ -592,13 +595,11 @@ static int insert_findings(vigil_store *st, int64_t id, const vigil_message *msg
 		rc = store__run(st, s, "recording a finding");
 		if (rc)
 			return rc;
-		/* Until the intel finding carries its indicator apart from the
-		 * reason, the hit is keyed by the finding id's suffix as the type
-		 * ("intel.domain") and the matched value; a hunt that knows the
-		 * indicator records it exactly with vigil_store_record_hit(). */
-		if (hunt_id > 0 && f->detector && strcmp(f->detector, "intel") == 0 && f->value) {
-			const char *type = f->id && strncmp(f->id, "intel.", 6) == 0 ? f->id + 6 : "";
-			rc = insert_hit(st, hunt_id, id, type, f->value, "", f->artifact, f->value);
+		/* An intel finding carries the indicator that matched: that is
+		 * the hunt's hit. */
+		if (hunt_id > 0 && f->ioc_type && f->ioc_value && f->value) {
+			rc = insert_hit(st, hunt_id, id, f->ioc_type, f->ioc_value,
+				f->ioc_source ? f->ioc_source : "", f->artifact, f->value);
 			if (rc)
 				return rc;
 		}

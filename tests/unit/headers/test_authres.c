@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "extract/extract.h"
-#include "limits.h"
+#include "vigil_limits.h"
 
 typedef struct fixture {
 	vigil_arena *a;

@@ -1,6 +1,6 @@
 /* html.c: URLs of HTML bodies with element, size, hiding and link text. */
 #include "common.h"
-#include "limits.h"
+#include "vigil_limits.h"
 
 static void html_img_in_display_none_div_is_hidden_by_ancestor(void **state)
 {

@@ -1,6 +1,6 @@
 /* url.c: normalisation with libcurl, IDNA, PSL; hosts named in link text. */
 #include "common.h"
-#include "limits.h"
+#include "vigil_limits.h"
 
 static void url_idn_host_has_a_and_u_labels(void **state)
 {

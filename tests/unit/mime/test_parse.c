@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "limits.h"
+#include "vigil_limits.h"
 #include "testutil.h"
 
 static test_env *env;

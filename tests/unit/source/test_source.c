@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "vigil_limits.h"
 #include "source/source_internal.h"
 #include "vigil/vigil.h"
 

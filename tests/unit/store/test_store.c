@@ -140,6 +140,13 @@ static void add_finding(vigil_message *m, const char *detector, const char *id,
 	fd->reason = "test finding";
 	fd->artifact = artifact;
 	fd->value = value;
+	/* An intel finding names the indicator that matched, as detect/intel.c
+	 * records it: here the indicator is the matched value itself. */
+	if (strcmp(detector, "intel") == 0) {
+		fd->ioc_type = strchr(id, '.') ? strchr(id, '.') + 1 : id;
+		fd->ioc_value = value;
+		fd->ioc_source = "";
+	}
 }
 
 /* ---- schema ------------------------------------------------------------- */
@@ -661,12 +668,17 @@ static void store_hunt_resume_by_fingerprint(void **state)
 	assert_int_not_equal(id2, id);
 	assert_false(resumed);
 
-	/* a finished hunt is not resumed: the same arguments hunt again */
+	/* a finished hunt is not resumed: the same arguments hunt again from
+	 * the start, under the same id (so the store gains nothing new) */
 	assert_int_equal(vigil_store_hunt_end(st, id), 0);
 	assert_int_equal(vigil_store_hunt_end(st, id), 0);
 	assert_int_equal(vigil_store_hunt_begin(st, "fp-A", NULL, &id2, &resumed), 0);
-	assert_int_not_equal(id2, id);
+	assert_int_equal(id2, id);
 	assert_false(resumed);
+	assert_int_equal(vigil_store_hunt_source_done(st, id, "one.mbox", &finished, &bytes, &msgs),
+		0);
+	assert_false(finished); /* its progress starts over */
+	assert_int_equal(vigil_store_hunt_end(st, id), 0);
 
 	assert_int_equal(vigil_store_hunt_end(st, 12345), VIGIL_EINVAL);
 	assert_int_equal(vigil_store_hunt_progress(st, 12345, "x", 1, 1, false), VIGIL_EINVAL);

@@ -2,6 +2,8 @@
  * Every cap vigil places on its input, in one place, each with the reason for
  * its number. A message that reaches one is kept and marked partial with the
  * reason; scanning goes on. Tests exercise both sides of each edge.
+ * (Not named limits.h: with src/lib on the include path that name shadowed the
+ * C library's <limits.h> for every header that includes it.)
  */
 #ifndef VIGIL_LIMITS_H
 #define VIGIL_LIMITS_H
