@@ -227,7 +227,8 @@ typedef enum vigil_format {
 	VIGIL_FORMAT_JSONL = 1, /* one JSON object per line, schema in docs/schema.md */
 	VIGIL_FORMAT_TEXT = 2,  /* a short summary for people */
 	VIGIL_FORMAT_HITS = 3,  /* JSON Lines for hunts: message_id, source, recipients,
-	                         * date and the indicators and rules it matched */
+	                         * date and the indicators and rules it matched;
+	                         * nothing at all for a message that matched none */
 } vigil_format;
 
 /* Writes one message in `fmt` to `fp`. Returns 0 or VIGIL_EIO. */

@@ -428,6 +428,8 @@ int cmd_hunt(int argc, char **argv)
 		return rc == VIGIL_ENOMEM ? CLI_FATAL : CLI_USAGE;
 	}
 
+	/* Messages are rendered as hit lines (nothing for the many that match
+	 * nothing); they are printed only with --format jsonl. */
 	hunt h = {.fmt = fmt == VIGIL_FORMAT_JSONL ? VIGIL_FORMAT_HITS : fmt, .since = since,
 		.until = until, .progress = !quiet && isatty(STDERR_FILENO)};
 	const char *abort_env = getenv("VIGIL_TEST_HUNT_ABORT_AFTER");
@@ -472,7 +474,7 @@ int cmd_hunt(int argc, char **argv)
 	h.total_bytes = total_size;
 	clock_gettime(CLOCK_MONOTONIC, &h.start);
 
-	pipeline_opts popts = {.jobs = jobs, .format = h.fmt, .quiet = quiet, .sink = on_message,
+	pipeline_opts popts = {.jobs = jobs, .format = VIGIL_FORMAT_HITS, .quiet = quiet, .sink = on_message,
 		.sink_data = &h, .skip = skip_done, .skip_data = &h};
 	status = pipeline_run(ctx, argv + optind, argc - optind, &popts);
 	if (h.error) {

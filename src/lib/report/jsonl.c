@@ -376,6 +376,12 @@ int report__jsonl(const vigil_message *msg, FILE *fp)
  * what matched (indicators with their feed and the artifact, rules). */
 static int report__hits(const vigil_message *m, FILE *fp)
 {
+	/* Most messages of a hunt match nothing: they cost no JSON at all. */
+	bool any = false;
+	for (size_t i = 0; i < m->findings.len && !any; i++)
+		any = m->findings.items[i].ioc_type || strcmp(m->findings.items[i].detector, "rules") == 0;
+	if (!any)
+		return 0;
 	json_t *o = json_object();
 	set(o, "version", json_integer(VIGIL_SCHEMA_VERSION));
 	set(o, "message_id", str(m->message_id));
