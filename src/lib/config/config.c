@@ -139,6 +139,7 @@ vigil_config *config__new_default(void)
 	c->weights = g_hash_table_new(g_str_hash, g_str_equal);
 	p->own_domain_set = g_hash_table_new(g_str_hash, g_str_equal);
 	c->deception_threshold = 50;
+	c->token_deception_threshold = 15;
 	c->malicious_threshold = 100;
 	return c;
 }
@@ -169,6 +170,7 @@ vigil_config *config__staging(const vigil_config *cfg)
 	vigil_config *s = config__new_default();
 	if (s && cfg) {
 		s->deception_threshold = cfg->deception_threshold;
+		s->token_deception_threshold = cfg->token_deception_threshold;
 		s->malicious_threshold = cfg->malicious_threshold;
 	}
 	return s;
@@ -295,6 +297,7 @@ int config__merge(vigil_config *dst, vigil_config *src)
 	while (g_hash_table_iter_next(&it, &k, &v))
 		g_hash_table_replace(dst->weights, k, v);
 	dst->deception_threshold = src->deception_threshold;
+	dst->token_deception_threshold = src->token_deception_threshold;
 	dst->malicious_threshold = src->malicious_threshold;
 	if (src->path)
 		dst->path = src->path;
@@ -414,6 +417,7 @@ static const known_key known_keys[] = {
 	{"trackers", "lists", V_PATHS},
 	{"rules", "paths", V_PATHS},
 	{"verdict", "deception", V_INT},
+	{"verdict", "token_deception", V_INT},
 	{"verdict", "malicious", V_INT},
 };
 
@@ -717,6 +721,8 @@ static int apply_key(file_load *L, const known_key *k)
 			return rc;
 		if (strcmp(key, "deception") == 0)
 			L->c->deception_threshold = v;
+		else if (strcmp(key, "token_deception") == 0)
+			L->c->token_deception_threshold = v;
 		else
 			L->c->malicious_threshold = v;
 		return 0;

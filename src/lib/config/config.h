@@ -84,6 +84,10 @@ typedef struct vigil_config {
 
 	/* [verdict] */
 	int deception_threshold; /* deception score that makes a message deceptive */
+	/* the same for a message whose URLs carry its recipient's address (a
+	 * recipient token): lower, since newsletters rarely lie and attackers
+	 * who encode the target in a tracker rarely tell the truth */
+	int token_deception_threshold;
 	int malicious_threshold; /* score of malicious findings that makes it malicious */
 } vigil_config;
 

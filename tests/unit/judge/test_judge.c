@@ -303,6 +303,35 @@ static void phish_display_name_showing_other_address(void **state)
 	vigil_message_free(m);
 }
 
+static void judge_recipient_token_lowers_the_bar_for_lies_about_the_sender(void **state)
+{
+	vigil_message *m = test_message_new();
+	add(m, "token.recipient-in-url", VIGIL_CLASS_TOKEN, 40);
+	add(m, "impersonation.freemail-person", VIGIL_CLASS_DECEPTION,
+		env->ctx->cfg->token_deception_threshold);
+	judge__verdict(m, env->ctx->cfg);
+	assert_int_equal(m->verdict, VIGIL_VERDICT_RECON);
+	vigil_message_free(m);
+
+	/* Newsletters encode subscribers and send replies or clicks elsewhere:
+	 * that is not a lie about who writes. */
+	m = test_message_new();
+	add(m, "token.recipient-in-url", VIGIL_CLASS_TOKEN, 40);
+	add(m, "impersonation.reply-to-diverges", VIGIL_CLASS_DECEPTION, 20);
+	add(m, "impersonation.link-text-mismatch", VIGIL_CLASS_DECEPTION, 25);
+	judge__verdict(m, env->ctx->cfg);
+	assert_int_equal(m->verdict, VIGIL_VERDICT_TRACKING);
+	vigil_message_free(m);
+
+	/* A hidden pixel alone is not a recipient token. */
+	m = test_message_new();
+	add(m, "tracker.hidden-image", VIGIL_CLASS_TRACKING, 30);
+	add(m, "impersonation.freemail-person", VIGIL_CLASS_DECEPTION, 15);
+	judge__verdict(m, env->ctx->cfg);
+	assert_int_equal(m->verdict, VIGIL_VERDICT_TRACKING);
+	vigil_message_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +341,7 @@ int main(void)
 		cmocka_unit_test(judge_deception_at_threshold_is_suspicious),
 		cmocka_unit_test(judge_token_plus_deception_is_recon),
 		cmocka_unit_test(judge_malicious_wins),
+		cmocka_unit_test(judge_recipient_token_lowers_the_bar_for_lies_about_the_sender),
 		cmocka_unit_test(finding_same_id_and_value_is_recorded_once),
 		cmocka_unit_test(auth_failures_are_deception_and_pass_is_silent),
 		cmocka_unit_test(auth_only_the_topmost_field_counts),
