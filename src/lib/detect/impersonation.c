@@ -907,11 +907,15 @@ static int check_host(const imp_scan *s, const char *host, const char *hint, con
 		return 0;
 	if (same(hit.t->domain, s->from_reg) || signed_by(s, hit.t->domain))
 		return 0;
-	if (link)
+	if (link) {
+		/* Keyed by the registrable domain: img.x.example and x.example are
+		 * one look-alike, counted once. */
+		const char *reg = registrable(s->psl, host);
 		return finding__add(msg, s->cfg, "impersonation", "impersonation.lookalike-link",
-			VIGIL_CLASS_DECEPTION, 30, artifact, value,
+			VIGIL_CLASS_DECEPTION, 30, artifact, reg ? reg : value,
 			"A link goes to %s, which resembles %s (%s): it %s.", host, hit.t->domain,
 			hit.t->owner, form_words(hit.form));
+	}
 	return finding__add(msg, s->cfg, "impersonation", "impersonation.lookalike-domain",
 		VIGIL_CLASS_DECEPTION, 60, artifact, value,
 		"The %s domain %s resembles %s (%s) without being it: it %s.", what, host,
