@@ -7,7 +7,7 @@ set -eu
 PACKAGES="
 build-essential pkg-config meson ninja-build
 libgmime-3.0-dev libgumbo-dev libcurl4-openssl-dev libpsl-dev libidn2-dev
-libicu-dev libhyperscan-dev libyara-dev libsqlite3-dev libmilter-dev
+libicu-dev libyara-dev libsqlite3-dev libmilter-dev
 libjansson-dev libssl-dev libmagic-dev libarchive-dev libcmocka-dev libmicrohttpd-dev
 libglib2.0-dev
 python3
