@@ -33,21 +33,6 @@ static const char *finding_id(vigil_ioc_type t)
 	return "intel.other";
 }
 
-static const char *type_name(vigil_ioc_type t)
-{
-	switch (t) {
-	case VIGIL_IOC_DOMAIN: return "domain";
-	case VIGIL_IOC_URL: return "url";
-	case VIGIL_IOC_EMAIL: return "email";
-	case VIGIL_IOC_IPV4: return "ipv4";
-	case VIGIL_IOC_IPV6: return "ipv6";
-	case VIGIL_IOC_MD5: return "md5";
-	case VIGIL_IOC_SHA1: return "sha1";
-	case VIGIL_IOC_SHA256: return "sha256";
-	}
-	return "indicator";
-}
-
 /* How the reason names the artifact: "The sender address x@y". Text
  * artifacts (subject, body) read "The body text mentions x.com". */
 static const char *artifact_phrase(const char *artifact, bool *text)
@@ -107,7 +92,7 @@ static int on_hit(void *ud, const vigil_indicator *ind, const char *artifact, co
 	size_t before = h->msg->findings.len;
 	int rc = finding__add(h->msg, h->cfg, "intel", finding_id(ind->type), VIGIL_CLASS_MALICIOUS,
 		100, artifact, value, "%s %s%sa published indicator (%s, from %s%s%s%s).", phrase,
-		value, rel, type_name(ind->type), ind->source ? ind->source : "an unnamed feed",
+		value, rel, intel__type_name(ind->type), ind->source ? ind->source : "an unnamed feed",
 		ind->source_id ? " " : "", ind->source_id ? ind->source_id : "", extra);
 	/* The indicator itself, apart from the sentence, for the store's hits
 	 * and the JSON output. finding__add() may have merged it into an
@@ -115,7 +100,7 @@ static int on_hit(void *ud, const vigil_indicator *ind, const char *artifact, co
 	if (rc == 0 && h->msg->findings.len > before) {
 		vigil_finding *f = &h->msg->findings.items[h->msg->findings.len - 1];
 		vigil_arena *a = h->msg->arena;
-		f->ioc_type = type_name(ind->type);
+		f->ioc_type = intel__type_name(ind->type);
 		f->ioc_value = vigil_arena_strdup(a, ind->value);
 		f->ioc_source = vigil_arena_strdup(a, ind->source ? ind->source : "");
 		if (!f->ioc_value || !f->ioc_source)

@@ -231,7 +231,7 @@ static json_t *attachment(const vigil_attachment *at)
 	return o;
 }
 
-static const char *class_name(vigil_finding_class c)
+const char *report__class_name(vigil_finding_class c)
 {
 	switch (c) {
 	case VIGIL_CLASS_TRACKING: return "tracking";
@@ -248,7 +248,7 @@ static json_t *finding(const vigil_finding *f)
 	json_t *o = json_object();
 	set(o, "detector", str(f->detector));
 	set(o, "id", str(f->id));
-	set(o, "class", json_string(class_name(f->cls)));
+	set(o, "class", json_string(report__class_name(f->cls)));
 	set(o, "score", json_integer(f->score));
 	set(o, "reason", str(f->reason));
 	json_t *ev = json_object();

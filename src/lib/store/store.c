@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "report/report.h"
 #include "store/store_internal.h"
 
 /* "VGIL": marks a file as ours, so --db pointed at another program's
@@ -454,18 +455,6 @@ int vigil_store_schema_version(const vigil_store *st)
 
 /* ---- messages ----------------------------------------------------------- */
 
-static const char *class_name(vigil_finding_class c)
-{
-	switch (c) {
-	case VIGIL_CLASS_TRACKING: return "tracking";
-	case VIGIL_CLASS_TOKEN: return "token";
-	case VIGIL_CLASS_DECEPTION: return "deception";
-	case VIGIL_CLASS_MALICIOUS: return "malicious";
-	case VIGIL_CLASS_INFO: return "info";
-	}
-	return "unknown";
-}
-
 static bool has_hash(const vigil_message *msg)
 {
 	return strlen(msg->sha256) == 64;
@@ -585,7 +574,7 @@ static int insert_findings(vigil_store *st, int64_t id, const vigil_message *msg
 		store__bind_int64(s, 2, (int64_t)i, &b);
 		store__bind_text(s, 3, f->detector ? f->detector : "", &b);
 		store__bind_text(s, 4, f->id ? f->id : "", &b);
-		store__bind_text(s, 5, class_name(f->cls), &b);
+		store__bind_text(s, 5, report__class_name(f->cls), &b);
 		store__bind_int64(s, 6, f->score, &b);
 		store__bind_text(s, 7, f->reason, &b);
 		store__bind_text(s, 8, f->artifact, &b);
