@@ -171,6 +171,7 @@ vigil_config *config__staging(const vigil_config *cfg)
 	if (s && cfg) {
 		s->deception_threshold = cfg->deception_threshold;
 		s->token_deception_threshold = cfg->token_deception_threshold;
+		s->intel_recon = cfg->intel_recon;
 		s->malicious_threshold = cfg->malicious_threshold;
 	}
 	return s;
@@ -298,6 +299,7 @@ int config__merge(vigil_config *dst, vigil_config *src)
 		g_hash_table_replace(dst->weights, k, v);
 	dst->deception_threshold = src->deception_threshold;
 	dst->token_deception_threshold = src->token_deception_threshold;
+	dst->intel_recon = src->intel_recon;
 	dst->malicious_threshold = src->malicious_threshold;
 	if (src->path)
 		dst->path = src->path;
@@ -419,6 +421,7 @@ static const known_key known_keys[] = {
 	{"verdict", "deception", V_INT},
 	{"verdict", "token_deception", V_INT},
 	{"verdict", "malicious", V_INT},
+	{"verdict", "intel", V_LIST},
 };
 
 /* What one file load carries around. */
@@ -740,6 +743,13 @@ static int apply_key(file_load *L, const known_key *k)
 		rc = apply_networks(L, g, key, items, L->c->relays);
 	} else if (strcmp(g, "rules") == 0) {
 		rc = apply_rule_paths(L, items);
+	} else if (strcmp(g, "verdict") == 0 && strcmp(key, "intel") == 0) {
+		if (items[0] && !items[1] && strcmp(items[0], "malicious") == 0)
+			L->c->intel_recon = false;
+		else if (items[0] && !items[1] && strcmp(items[0], "recon") == 0)
+			L->c->intel_recon = true;
+		else
+			rc = fail_at(L, VIGIL_ECONFIG, g, key, "%s: malicious or recon", key);
 	} else {
 		list_loader fn = strcmp(key, "members") == 0 ? lists__members
 			: strcmp(key, "protected") == 0      ? lists__protected

@@ -89,6 +89,7 @@ typedef struct vigil_config {
 	 * who encode the target in a tracker rarely tell the truth */
 	int token_deception_threshold;
 	int malicious_threshold; /* score of malicious findings that makes it malicious */
+	bool intel_recon;        /* threat-intel hits make a message recon, not malicious */
 } vigil_config;
 
 /* The built-in defaults with no lists; never NULL unless out of memory. */

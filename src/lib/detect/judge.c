@@ -44,7 +44,7 @@ static bool identity_lie(const char *id)
 void judge__verdict(vigil_message *msg, const vigil_config *cfg)
 {
 	int total = 0, deception = 0, malicious = 0, identity = 0;
-	bool tracking = false, token = false;
+	bool tracking = false, token = false, intel_recon = false;
 	for (size_t i = 0; i < msg->findings.len; i++) {
 		const vigil_finding *f = &msg->findings.items[i];
 		total += f->score;
@@ -61,13 +61,22 @@ void judge__verdict(vigil_message *msg, const vigil_config *cfg)
 			if (identity_lie(f->id))
 				identity += f->score;
 			break;
-		case VIGIL_CLASS_MALICIOUS: malicious += f->score; break;
+		case VIGIL_CLASS_MALICIOUS:
+			/* A CERT may publish reconnaissance infrastructure (trackers,
+			 * relays) that the organisation wants counted as recon. */
+			if (cfg->intel_recon && strcmp(f->detector, "intel") == 0)
+				intel_recon = true;
+			else
+				malicious += f->score;
+			break;
 		case VIGIL_CLASS_INFO: break;
 		}
 	}
 	msg->score = total;
 	if (malicious >= cfg->malicious_threshold && malicious > 0)
 		msg->verdict = VIGIL_VERDICT_MALICIOUS;
+	else if (intel_recon)
+		msg->verdict = VIGIL_VERDICT_RECON;
 	else if (deception >= cfg->deception_threshold && deception > 0)
 		msg->verdict = tracking ? VIGIL_VERDICT_RECON : VIGIL_VERDICT_SUSPICIOUS;
 	else if (token && identity >= cfg->token_deception_threshold && identity > 0)
