@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every vigil benchmark against one build directory (`make bench`): scan
-# throughput, detection speed next to rspamd 3.4 and, when the labelled
-# archive is present, detection quality.
+# throughput, detection speed next to rspamd 3.4, the hunt next to grep, rg and
+# yara and, when the labelled archive is present, detection quality.
 # Builds the benchmark mbox when missing, runs each benchmark, prints a summary.
 # Exit status: 0 when every benchmark met its floor, 1 when one did not, 2 when
 # one could not run.
@@ -55,6 +55,13 @@ run scan-throughput python3 "$here/scan-throughput.py" --build "$build" --mbox "
 # loopback, network checks off, fed with rspamc. Installs Debian's rspamd when
 # missing (root only); exits 2 when it cannot, reported as ERROR below.
 run vs-rspamd python3 "$here/vs-rspamd.py" --build "$build" --corpus "$corpus" --runs "$runs"
+
+# The hunt: vigil hunt with 100,000 indicators (bench/make-indicators.py)
+# next to grep -F -f, rg -F -f and yara with the same strings over the raw
+# bytes, plus the import time of the feed. Installs ripgrep and yara when
+# missing (root only); exits 2 when it cannot, reported as ERROR below.
+run hunt-vs-grep python3 "$here/hunt-vs-grep.py" --build "$build" --mbox "$mbox" --runs "$runs" \
+	--corpus "$corpus"
 
 # Detection quality on the labelled synthetic archive (bench/eval), when the
 # corpus has it: precision and recall beside speed, so a faster build that
