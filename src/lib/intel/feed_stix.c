@@ -566,71 +566,234 @@ static int indicator(stix_state *S, json_t *o, const char *where)
 	return 0;
 }
 
-/* Runs the three passes over `objs` (actors, relationships, indicators).
- * `lines` gives each object's line for JSON Lines, or is NULL. */
-static int objects(intel_feed *f, json_t *objs, const size_t *lines)
+/* The three passes over a feed's objects: actors (threat-actor,
+ * intrusion-set, campaign names by id), relationships (indicator
+ * "indicates" actor), then indicators, which need the first two. */
+static int actor_pass(stix_state *S, json_t *o, size_t i, const size_t *lines)
 {
-	stix_state S = {.f = f};
-	int rc = 0;
-	S.actors = json_object();
-	S.indicates = json_object();
-	if (!S.actors || !S.indicates) {
-		rc = VIGIL_ENOMEM;
-		goto done;
-	}
-	size_t i;
-	json_t *o;
-	char where[64];
-	json_array_foreach(objs, i, o) {
-		if (!json_is_object(o)) {
-			if (lines)
-				snprintf(where, sizeof(where), "line %zu", lines[i]);
-			else
-				snprintf(where, sizeof(where), "object #%zu", i + 1);
-			rc = intel__feed_error(f, VIGIL_EPARSE, "%s: %s: not a JSON object", f->path,
-				where);
-			goto done;
-		}
-		const char *type = str(o, "type"), *id = str(o, "id"), *name = str(o, "name");
-		if (type && id && name &&
-			(strcmp(type, "threat-actor") == 0 || strcmp(type, "intrusion-set") == 0 ||
-				strcmp(type, "campaign") == 0) &&
-			json_object_set_new(S.actors, id, json_string(name))) {
-			rc = VIGIL_ENOMEM;
-			goto done;
-		}
-	}
-	json_array_foreach(objs, i, o) {
-		const char *type = str(o, "type"), *rel = str(o, "relationship_type");
-		const char *src = str(o, "source_ref"), *dst = str(o, "target_ref");
-		if (!type || strcmp(type, "relationship") != 0 || !rel ||
-			strcmp(rel, "indicates") != 0 || !has_prefix(src, "indicator--") || !dst)
-			continue;
-		const char *actor = json_string_value(json_object_get(S.actors, dst));
-		if (actor && (rc = map_append(S.indicates, src, actor)))
-			goto done;
-	}
-	json_array_foreach(objs, i, o) {
-		const char *type = str(o, "type");
-		if (!type) {
-			intel__feed_warn(f, "%s: object #%zu: no type; skipped", f->path, i + 1);
-			continue;
-		}
-		if (strcmp(type, "indicator") != 0)
-			continue; /* identity, relationship, malware, ...: nothing to match */
+	if (!json_is_object(o)) {
+		char where[64];
 		if (lines)
 			snprintf(where, sizeof(where), "line %zu", lines[i]);
 		else
 			snprintf(where, sizeof(where), "object #%zu", i + 1);
-		if ((rc = indicator(&S, o, where)))
-			goto done;
+		return intel__feed_error(S->f, VIGIL_EPARSE, "%s: %s: not a JSON object", S->f->path,
+			where);
 	}
-done:
-	json_decref(S.actors);
-	json_decref(S.indicates);
-	free(S.P.b);
-	free(S.scratch);
-	free(S.labels);
+	const char *type = str(o, "type"), *id = str(o, "id"), *name = str(o, "name");
+	if (type && id && name &&
+		(strcmp(type, "threat-actor") == 0 || strcmp(type, "intrusion-set") == 0 ||
+			strcmp(type, "campaign") == 0) &&
+		json_object_set_new(S->actors, id, json_string(name)))
+		return VIGIL_ENOMEM;
+	return 0;
+}
+
+static int relationship_pass(stix_state *S, json_t *o, size_t i, const size_t *lines)
+{
+	(void)i;
+	(void)lines;
+	const char *type = str(o, "type"), *rel = str(o, "relationship_type");
+	const char *src = str(o, "source_ref"), *dst = str(o, "target_ref");
+	if (!type || strcmp(type, "relationship") != 0 || !rel || strcmp(rel, "indicates") != 0 ||
+		!has_prefix(src, "indicator--") || !dst)
+		return 0;
+	const char *actor = json_string_value(json_object_get(S->actors, dst));
+	return actor ? map_append(S->indicates, src, actor) : 0;
+}
+
+static int indicator_pass(stix_state *S, json_t *o, size_t i, const size_t *lines)
+{
+	const char *type = str(o, "type");
+	if (!type) {
+		intel__feed_warn(S->f, "%s: object #%zu: no type; skipped", S->f->path, i + 1);
+		return 0;
+	}
+	if (strcmp(type, "indicator") != 0)
+		return 0; /* identity, relationship, malware, ...: nothing to match */
+	char where[64];
+	if (lines)
+		snprintf(where, sizeof(where), "line %zu", lines[i]);
+	else
+		snprintf(where, sizeof(where), "object #%zu", i + 1);
+	return indicator(S, o, where);
+}
+
+typedef int (*pass_fn)(stix_state *S, json_t *o, size_t i, const size_t *lines);
+
+static int state_init(stix_state *S, intel_feed *f)
+{
+	*S = (stix_state){.f = f};
+	S->actors = json_object();
+	S->indicates = json_object();
+	return S->actors && S->indicates ? 0 : VIGIL_ENOMEM;
+}
+
+static void state_free(stix_state *S)
+{
+	json_decref(S->actors);
+	json_decref(S->indicates);
+	free(S->P.b);
+	free(S->scratch);
+	free(S->labels);
+}
+
+/* Runs the three passes over `objs`. `lines` gives each object's line for
+ * JSON Lines, or is NULL. */
+static int objects(intel_feed *f, json_t *objs, const size_t *lines)
+{
+	stix_state S;
+	int rc = state_init(&S, f);
+	const pass_fn passes[] = {actor_pass, relationship_pass, indicator_pass};
+	for (size_t p = 0; rc == 0 && p < 3; p++) {
+		size_t i;
+		json_t *o;
+		json_array_foreach(objs, i, o) {
+			if ((rc = passes[p](&S, o, i, lines)))
+				break;
+		}
+	}
+	state_free(&S);
+	return rc;
+}
+
+/* ---- bundles, object by object ------------------------------------------ */
+
+/* A 100,000-indicator bundle is tens of megabytes of JSON; as one jansson
+ * tree it takes several times that in memory. Its objects are read one at a
+ * time instead, straight from the text. Anything unexpected sends the caller
+ * back to the whole-document parse, which reports errors with their line. */
+
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* After a string starting at p ('"'), or NULL. */
+static const char *skip_string(const char *p, const char *e)
+{
+	for (p++; p < e; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* After the JSON value at p, or NULL when malformed or too deep. */
+static const char *skip_value(const char *p, const char *e)
+{
+	int depth = 0;
+	p = skip_ws(p, e);
+	do {
+		if (p >= e)
+			return NULL;
+		if (*p == '"') {
+			if (!(p = skip_string(p, e)))
+				return NULL;
+			continue;
+		}
+		if (*p == '{' || *p == '[') {
+			if (++depth > 2048) /* jansson's own nesting cap */
+				return NULL;
+		} else if (*p == '}' || *p == ']') {
+			if (--depth < 0)
+				return NULL;
+		} else if (depth == 0 && (*p == ',' || *p == ':')) {
+			return NULL;
+		}
+		p++;
+		if (depth == 0) {
+			/* a scalar: up to its end */
+			while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' &&
+				*p != '\n' && *p != '\r' && *p != '\t' && p[-1] != '}' && p[-1] != ']')
+				p++;
+		}
+	} while (depth > 0);
+	return p;
+}
+
+/* The '[' of a top-level bundle's "objects" array, or NULL. */
+static const char *bundle_objects(const char *buf, size_t len)
+{
+	const char *p = buf, *e = buf + len, *objs = NULL;
+	bool bundle = false;
+	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	p = skip_ws(p, e);
+	if (p >= e || *p != '{')
+		return NULL;
+	p = skip_ws(p + 1, e);
+	while (p < e && *p == '"') {
+		const char *k = p + 1, *ke = skip_string(p, e);
+		if (!ke)
+			return NULL;
+		size_t klen = (size_t)(ke - 1 - k);
+		p = skip_ws(ke, e);
+		if (p >= e || *p != ':')
+			return NULL;
+		p = skip_ws(p + 1, e);
+		if (klen == 7 && memcmp(k, "objects", 7) == 0 && p < e && *p == '[')
+			objs = p;
+		if (klen == 4 && memcmp(k, "type", 4) == 0)
+			bundle = e - p >= 8 && memcmp(p, "\"bundle\"", 8) == 0;
+		if (!(p = skip_value(p, e)))
+			return NULL;
+		p = skip_ws(p, e);
+		if (p < e && *p == ',')
+			p = skip_ws(p + 1, e);
+	}
+	p = skip_ws(p, e);
+	if (p >= e || *p != '}')
+		return NULL;
+	return bundle ? objs : NULL;
+}
+
+/* Calls `fn` on each object of the array at `arr`. Returns 0, an error of
+ * `fn`, or 1 when the text is not what was expected (the caller falls back). */
+static int stream_pass(stix_state *S, const char *arr, const char *e, pass_fn fn)
+{
+	const char *p = skip_ws(arr + 1, e);
+	if (p < e && *p == ']')
+		return 0;
+	for (size_t i = 0;; i++) {
+		json_error_t je;
+		json_t *o = json_loadb(p, (size_t)(e - p), JSON_DISABLE_EOF_CHECK, &je);
+		if (!o || !json_is_object(o)) {
+			json_decref(o);
+			return 1;
+		}
+		int rc = fn(S, o, i, NULL);
+		json_decref(o);
+		if (rc)
+			return rc;
+		p = skip_ws(p + je.position, e);
+		if (p < e && *p == ',')
+			p = skip_ws(p + 1, e);
+		else if (p < e && *p == ']')
+			return 0;
+		else
+			return 1;
+	}
+}
+
+int intel__stix_bundle_stream(intel_feed *f, const char *buf, size_t len)
+{
+	const char *arr = bundle_objects(buf, len);
+	if (!arr)
+		return 1;
+	stix_state S;
+	int rc = state_init(&S, f);
+	/* Actors and relationships need a pass of their own only when the
+	 * bundle has relationships at all; most indicator feeds have none. */
+	bool related = memmem(buf, len, "\"relationship\"", 14) != NULL;
+	const pass_fn passes[] = {actor_pass, relationship_pass, indicator_pass};
+	for (size_t p = related ? 0 : 2; rc == 0 && p < 3; p++)
+		rc = stream_pass(&S, arr, buf + len, passes[p]);
+	state_free(&S);
 	return rc;
 }
 

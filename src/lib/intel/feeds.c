@@ -253,6 +253,15 @@ static bool starts_like_json(const char *buf, size_t len)
 
 static int load_json(intel_feed *f, const char *buf, size_t len, vigil_feed_format fmt)
 {
+	if (fmt != VIGIL_FEED_MISP) {
+		/* A bundle is read object by object; whatever the streaming
+		 * reader does not expect is parsed whole below, for errors with
+		 * their line. What an attempt cut short had added is added again
+		 * there and kept once (the set drops duplicates). */
+		int rc = intel__stix_bundle_stream(f, buf, len);
+		if (rc != 1)
+			return rc;
+	}
 	json_error_t je;
 	/* jansson caps nesting at JSON_PARSER_MAX_DEPTH (2048): deep input is
 	 * an error, not a stack overflow. */

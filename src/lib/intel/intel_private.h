@@ -77,6 +77,10 @@ int intel__set_merge(vigil_intel_set *dst, vigil_intel_set *src);
 /* Format parsers. Each returns 0, VIGIL_EPARSE / VIGIL_EIO / VIGIL_ELIMIT
  * (message written) or VIGIL_ENOMEM. */
 int intel__stix_json(intel_feed *f, json_t *root);
+/* A STIX bundle read object by object from its text, without building the
+ * whole tree. Returns 0, an error, or 1 when the text is not a bundle it can
+ * stream (the caller then parses the whole document). */
+int intel__stix_bundle_stream(intel_feed *f, const char *buf, size_t len);
 int intel__stix_jsonl(intel_feed *f, const char *buf, size_t len);
 int intel__misp_json(intel_feed *f, json_t *root);
 int intel__misp_folder(intel_feed *f, const char *dir);

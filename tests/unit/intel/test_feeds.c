@@ -620,10 +620,36 @@ static void load_appends_to_a_filled_set_once(void **state)
 	intel__set_free(s);
 }
 
+static void stix_bundle_streams_whatever_the_key_order(void **state)
+{
+	(void)state;
+	/* "objects" before "type", strings with quotes and brackets, nesting:
+	 * the bundle is read object by object, not as one tree. */
+	vigil_intel_set *s = load("tests/data/intel/stix-objects-first.json", VIGIL_FEED_AUTO, 0,
+		NULL, NULL, NULL, 0);
+	assert_int_equal(s->items.len, 2);
+	assert_non_null(find(s, VIGIL_IOC_DOMAIN, "stream-one.example.org"));
+	assert_non_null(find(s, VIGIL_IOC_IPV4, "192.0.2.99"));
+	intel__set_free(s);
+}
+
+static void stix_bundle_with_a_broken_object_is_refused_with_its_line(void **state)
+{
+	(void)state;
+	char err[512];
+	vigil_intel_set *s = load("tests/data/intel/stix-broken-object.json", VIGIL_FEED_AUTO,
+		VIGIL_EPARSE, NULL, NULL, err, sizeof(err));
+	assert_int_equal(s->items.len, 0); /* nothing of it */
+	assert_non_null(strstr(err, "stix-broken-object.json:4"));
+	intel__set_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stix_bundle_domain_url_ip_hash_email),
+		cmocka_unit_test(stix_bundle_streams_whatever_the_key_order),
+		cmocka_unit_test(stix_bundle_with_a_broken_object_is_refused_with_its_line),
 		cmocka_unit_test(stix_or_joined_comparisons),
 		cmocka_unit_test(stix_and_expression_is_skipped_with_warning),
 		cmocka_unit_test(stix_jsonl_objects),
