@@ -102,6 +102,10 @@ int vigil_ctx_load_intel(vigil_ctx *ctx, const char *path, vigil_feed_format for
 /* With `on`, an indicator matches only messages dated inside its validity
  * window (valid_from..valid_until); messages without a date still match. */
 void vigil_ctx_set_intel_validity(vigil_ctx *ctx, bool on);
+/* Hunt mode: a message that matches no indicator and no rule skips the
+ * other detectors (its verdict is then only about intel and rules), and the
+ * correlator passes it by. For retro-hunts, where only hits are kept. */
+void vigil_ctx_set_hunt_mode(vigil_ctx *ctx, bool on);
 /* Indicators loaded so far. */
 size_t vigil_ctx_intel_count(const vigil_ctx *ctx);
 int vigil_ctx_ready(vigil_ctx *ctx);

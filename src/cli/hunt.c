@@ -411,6 +411,7 @@ int cmd_hunt(int argc, char **argv)
 	if (!quiet)
 		vigil_ctx_set_warning_handler(ctx, warn_stderr, NULL);
 	vigil_ctx_set_intel_validity(ctx, validity);
+	vigil_ctx_set_hunt_mode(ctx, true);
 	int rc = vigil_ctx_load_config(ctx, config);
 	for (size_t i = 0; rc == 0 && i < n_lists; i++)
 		rc = vigil_ctx_load_list(ctx, lists[i].kind, lists[i].path);

@@ -38,6 +38,8 @@ void vigil_correlator_free(vigil_correlator *c)
 
 int vigil_correlate(vigil_correlator *c, vigil_message *msg)
 {
+	if (c->ctx->hunt_mode && vigil_message_hits(msg) == 0)
+		return 0; /* a hunt keeps only hits: see vigil_ctx_set_hunt_mode() */
 	size_t before = msg->findings.len;
 	int rc = token__observe_message(msg, c->ctx, c->templates);
 	if (rc)

@@ -50,11 +50,16 @@ int finding__add(vigil_message *msg, const vigil_config *cfg, const char *detect
 
 int detect__all(vigil_message *msg, vigil_scanner *sc)
 {
+	/* Intel first: in hunt mode a message that matches no indicator and no
+	 * rule is neither recorded nor shown, so the other detectors would be
+	 * work for nothing. */
 	int (*const detectors[])(vigil_message *, vigil_scanner *) = {
-		detect__tracker, detect__token, detect__impersonation, detect__auth, detect__relay,
-		detect__phish, detect__intel,
+		detect__intel, detect__tracker, detect__token, detect__impersonation, detect__auth,
+		detect__relay, detect__phish,
 	};
 	for (size_t i = 0; i < sizeof(detectors) / sizeof(*detectors); i++) {
+		if (i == 1 && sc->ctx->hunt_mode && vigil_message_hits(msg) == 0)
+			break;
 		int rc = detectors[i](msg, sc);
 		if (rc)
 			return rc;

@@ -22,6 +22,11 @@ void vigil_ctx_set_intel_validity(vigil_ctx *ctx, bool on)
 	ctx->intel_validity = on;
 }
 
+void vigil_ctx_set_hunt_mode(vigil_ctx *ctx, bool on)
+{
+	ctx->hunt_mode = on;
+}
+
 size_t vigil_ctx_intel_count(const vigil_ctx *ctx)
 {
 	return ctx->intel_set ? ctx->intel_set->items.len : 0;
