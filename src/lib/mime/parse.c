@@ -523,12 +523,6 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 	m->offset = raw->offset;
 	m->size = raw->len;
 	m->date_time = VIGIL_NO_TIME;
-	/* The message's identity in a store: the same bytes are the same
-	 * message, wherever they were found. */
-	if (digest__sha256(m->sha256, raw->data ? raw->data : "", raw->len) != 0) {
-		vigil_arena_free(a);
-		return scanner__fail(sc, VIGIL_ENOMEM, "out of memory");
-	}
 	if (raw->truncated)
 		message__partial(m, "message larger than %u bytes", VIGIL_MAX_MESSAGE_BYTES);
 
@@ -575,6 +569,12 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 	g_mime_parser_options_free(opts);
 	if (w.rc == 0)
 		w.rc = detect__all(m, sc);
+	/* The message's identity in a store: the same bytes are the same
+	 * message, wherever they were found. A hunt keeps only its hits, so
+	 * the others need no hash. */
+	if (w.rc == 0 && (!sc->ctx->hunt_mode || vigil_message_hits(m) > 0) &&
+		digest__sha256(m->sha256, raw->data ? raw->data : "", raw->len) != 0)
+		w.rc = VIGIL_ENOMEM;
 
 	if (w.rc) {
 		vigil_arena_free(a);
