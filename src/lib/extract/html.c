@@ -24,6 +24,10 @@
  * viewport of any mail client ("left:-9999px" and friends). */
 #define OFFSCREEN_PX (-1000)
 
+/* The same for a positioned box of unknown size (an image with no declared
+ * width or height): "top:-500px" hides a tracking pixel. */
+#define OFFSCREEN_UNSIZED_PX (-100)
+
 /* ---- declared style -------------------------------------------------- */
 
 #define UNSET INT32_MIN
@@ -33,7 +37,7 @@
  * hiding. Lengths: UNSET, or css__length_px(). */
 typedef struct style {
 	signed char display_none, visibility_hidden, opacity_zero, overflow_hidden;
-	signed char positioned, clip_zero, mso_hide;
+	signed char positioned, clip_zero, mso_hide, scale_zero;
 	int width, height, max_width, max_height;
 	int left, top, margin_left, margin_top, text_indent;
 } style;
@@ -41,7 +45,7 @@ typedef struct style {
 static void style_init(style *s)
 {
 	s->display_none = s->visibility_hidden = s->opacity_zero = -1;
-	s->overflow_hidden = s->positioned = s->clip_zero = s->mso_hide = -1;
+	s->overflow_hidden = s->positioned = s->clip_zero = s->mso_hide = s->scale_zero = -1;
 	s->width = s->height = s->max_width = s->max_height = UNSET;
 	s->left = s->top = s->margin_left = s->margin_top = s->text_indent = UNSET;
 }
@@ -54,6 +58,7 @@ static void style_merge(style *dst, const style *src)
 		dst->f = src->f;
 	M(display_none, -1) M(visibility_hidden, -1) M(opacity_zero, -1)
 	M(overflow_hidden, -1) M(positioned, -1) M(clip_zero, -1) M(mso_hide, -1)
+	M(scale_zero, -1)
 	M(width, UNSET) M(height, UNSET) M(max_width, UNSET) M(max_height, UNSET)
 	M(left, UNSET) M(top, UNSET) M(margin_left, UNSET) M(margin_top, UNSET)
 	M(text_indent, UNSET)
@@ -139,6 +144,23 @@ static void decl(void *ud, const char *p, size_t pn, const char *v, size_t vn)
 		s->clip_zero = z;
 	} else if (eq(p, pn, "clip-path")) {
 		s->clip_zero = prefix(v, vn, "inset(50%") || prefix(v, vn, "circle(0");
+	} else if (eq(p, pn, "transform")) {
+		/* scale(0), scaleX(0), scaleY(0), scale(0,0): drawn at no size. */
+		bool z = false;
+		for (size_t i = 0; i + 6 < vn && !z; i++)
+			if (prefix(v + i, vn - i, "scale")) {
+				size_t j = i + 5;
+				if (j < vn && (v[j] == 'X' || v[j] == 'Y' || v[j] == 'x' || v[j] == 'y'))
+					j++;
+				if (j < vn && v[j] == '(') {
+					j++;
+					while (j < vn && v[j] == ' ')
+						j++;
+					z = j < vn && v[j] == '0' && (j + 1 >= vn || !strchr("123456789.", v[j + 1]) ||
+						(v[j + 1] == '.' && j + 2 < vn && v[j + 2] == '0'));
+				}
+			}
+		s->scale_zero = z;
 	} else if (eq(p, pn, "mso-hide")) {
 		s->mso_hide = eq(v, vn, "all");
 	} else if (eq(p, pn, "width")) {
@@ -710,9 +732,15 @@ static unsigned visit(walk *w, const GumboNode *node, unsigned inherited)
 	if (inline_style)
 		css__declarations(inline_style, strlen(inline_style), decl, &st);
 
-	/* Declared size: CSS wins over the width/height attributes. */
+	/* Declared size: CSS wins over the width/height attributes, and a
+	 * smaller max-width/max-height caps it ("max-width:1px" is a 1 px box
+	 * whatever its width says). */
 	int width = st.width != UNSET ? st.width : attr_px(attr(el, "width"));
 	int height = st.height != UNSET ? st.height : attr_px(attr(el, "height"));
+	if (st.max_width != UNSET && st.max_width >= 0 && (width < 0 || st.max_width < width))
+		width = st.max_width;
+	if (st.max_height != UNSET && st.max_height >= 0 && (height < 0 || st.max_height < height))
+		height = st.max_height;
 
 	unsigned own = 0;
 	if (st.display_none == 1)
@@ -727,15 +755,26 @@ static unsigned visit(walk *w, const GumboNode *node, unsigned inherited)
 	 * display wins over it. */
 	if (attr(el, "hidden") && st.display_none == -1)
 		own |= VIGIL_HIDDEN_ATTR;
-	bool zero_box = width == 0 || height == 0 || st.max_width == 0 || st.max_height == 0;
+	bool zero_box = width == 0 || height == 0 || st.max_width == 0 || st.max_height == 0 ||
+		st.scale_zero == 1;
 	if (zero_box)
 		own |= VIGIL_HIDDEN_ZERO_SIZE;
 	bool clips = (zero_box && st.overflow_hidden == 1) || st.clip_zero == 1;
 	if (st.clip_zero == 1)
 		own |= VIGIL_HIDDEN_CLIPPED;
+	/* A positioned box moved further out than its own size is gone from
+	 * view; mail layouts have no use for negative offsets (webmail strips
+	 * positioning), so without a declared size a modest one counts: a
+	 * tracking pixel is 1 px whatever it declares. */
+	int reach_x = width > 0 ? -width : OFFSCREEN_UNSIZED_PX;
+	int reach_y = height > 0 ? -height : OFFSCREEN_UNSIZED_PX;
+	if (reach_x < OFFSCREEN_PX)
+		reach_x = OFFSCREEN_PX;
+	if (reach_y < OFFSCREEN_PX)
+		reach_y = OFFSCREEN_PX;
 	bool off = (st.positioned == 1 &&
-			   ((st.left != UNSET && st.left <= OFFSCREEN_PX) ||
-				   (st.top != UNSET && st.top <= OFFSCREEN_PX))) ||
+			   ((st.left != UNSET && st.left <= reach_x && st.left < 0) ||
+				   (st.top != UNSET && st.top <= reach_y && st.top < 0))) ||
 		(st.margin_left != UNSET && st.margin_left <= OFFSCREEN_PX) ||
 		(st.margin_top != UNSET && st.margin_top <= OFFSCREEN_PX);
 	if (off)

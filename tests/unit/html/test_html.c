@@ -56,6 +56,32 @@ static void html_zero_size_and_hiding_properties(void **state)
 	assert_int_equal(url_raw(f, "https://t.example/8")->hidden, VIGIL_HIDDEN_OPACITY);
 }
 
+static void html_max_size_scale_zero_and_small_offsets_hide(void **state)
+{
+	fixture *f = *state;
+	html(f, "<img src=\"https://t.example/m\" style=\"max-width:1px;max-height:1px\">"
+		"<img src=\"https://t.example/w\" width=\"600\" style=\"max-width:100%\">"
+		"<img src=\"https://t.example/s\" style=\"transform:scale(0)\">"
+		"<img src=\"https://t.example/x\" style=\"transform:scaleX(0.5)\">"
+		"<img src=\"https://t.example/t\" style=\"position:absolute;top:-500px\">"
+		"<img src=\"https://t.example/p\" width=\"600\" height=\"200\" "
+		"style=\"position:absolute;top:-20px\">"
+		"<img src=\"https://t.example/q\" width=\"1\" height=\"1\" "
+		"style=\"position:absolute;left:-2px\">");
+	/* max-width caps the declared size: a 1 px box */
+	assert_int_equal(url_raw(f, "https://t.example/m")->width, 1);
+	assert_int_equal(url_raw(f, "https://t.example/m")->height, 1);
+	/* a percentage cap is not a length: the attribute stands */
+	assert_int_equal(url_raw(f, "https://t.example/w")->width, 600);
+	assert_int_equal(url_raw(f, "https://t.example/s")->hidden, VIGIL_HIDDEN_ZERO_SIZE);
+	assert_int_equal(url_raw(f, "https://t.example/x")->hidden, 0);
+	/* unknown size moved 500 px out; a 200 px box moved 20 px stays seen;
+	 * a 1 px box moved 2 px out is gone */
+	assert_int_equal(url_raw(f, "https://t.example/t")->hidden, VIGIL_HIDDEN_OFFSCREEN);
+	assert_int_equal(url_raw(f, "https://t.example/p")->hidden, 0);
+	assert_int_equal(url_raw(f, "https://t.example/q")->hidden, VIGIL_HIDDEN_OFFSCREEN);
+}
+
 static void html_visibility_visible_child_overrides_hidden_parent(void **state)
 {
 	fixture *f = *state;
@@ -321,6 +347,7 @@ int main(void)
 		T(html_img_in_display_none_div_is_hidden_by_ancestor),
 		T(html_one_pixel_img_declares_size_but_is_not_hidden),
 		T(html_zero_size_and_hiding_properties),
+		T(html_max_size_scale_zero_and_small_offsets_hide),
 		T(html_visibility_visible_child_overrides_hidden_parent),
 		T(html_srcset_yields_each_candidate),
 		T(html_style_block_class_hiding_applies),
