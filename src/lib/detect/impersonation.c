@@ -760,6 +760,28 @@ static bool lookalike(lk_hit *out, const imp_scan *s, const char *host)
 		}
 	}
 
+	/* The same glued on with a hyphen: "lemonde.fr-news.com" shows the
+	 * protected domain whole, then hides the real one behind the hyphen. */
+	for (size_t i = 0; i < hl; i++) {
+		if (i > 0 && host[i - 1] != '.')
+			continue;
+		for (size_t j = i + 1; j < hl && j - i <= IMP_MAX_HOST; j++) {
+			if (host[j] != '-')
+				continue;
+			char cand[IMP_MAX_HOST + 1];
+			memcpy(cand, host + i, j - i);
+			cand[j - i] = '\0';
+			if (!strchr(cand, '.'))
+				continue; /* a bare word: the label checks below */
+			const imp_target *t = g_hash_table_lookup(c->targets, cand);
+			if (t) {
+				out->form = LK_SUBDOMAIN;
+				out->t = t;
+				return true;
+			}
+		}
+	}
+
 	const char *dot = strchr(reg, '.');
 	if (!dot || dot == reg || dot - reg >= 64)
 		return false;
@@ -788,6 +810,7 @@ static bool lookalike(lk_hit *out, const imp_scan *s, const char *host)
 			if (pf >= IMP_FOLD_MIN &&
 				first_target(out, g_hash_table_lookup(c->by_folded, part), LK_ADDED_WORD, 0))
 				return true;
+
 			p += n + (q ? 1 : 0);
 		}
 	}

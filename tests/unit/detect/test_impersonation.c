@@ -348,6 +348,8 @@ static void imp_protected_domain_as_subdomain(void **state)
 {
 	expect_domain("lemonde.fr.example.net", "impersonation.lookalike-domain");
 	expect_domain("www.ft.com.secure-login.example", "impersonation.lookalike-domain");
+	/* glued on with a hyphen: the registrable domain is fr-news.example */
+	expect_domain("lemonde.fr-news.example", "impersonation.lookalike-domain");
 	expect("From: Claire Dupont <claire@press-desk.example.com>\r\n",
 		"<a href=\"https://theguardian.com.article-view.example/2021/x\">read</a>",
 		"impersonation.lookalike-link");
