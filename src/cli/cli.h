@@ -22,6 +22,34 @@ int cmd_hunt(int argc, char **argv);
 /* common.c */
 vigil_format cli_default_format(void); /* text on a terminal, else jsonl */
 int cli_parse_format(const char *s, vigil_format *out); /* 0, or -1 when unknown */
+/* What a command's options say about the context: the config file, lists,
+ * rules and feeds, each kept in the order given (lists after the file). */
+typedef struct cli_ctx_opts {
+	const char *command; /* "scan", "hunt": for messages */
+	const char *config;
+	struct {
+		vigil_list kind;
+		const char *path;
+	} lists[64];
+	size_t n_lists;
+	const char *rules[64];
+	size_t n_rules;
+	const char *feeds[256];
+	vigil_feed_format feed_fmt[256];
+	size_t n_feeds;
+	bool validity, quiet, hunt_mode;
+} cli_ctx_opts;
+
+/* Takes one option of the shared set: -c/--config, -m/-p/-r lists,
+ * --rules ('Y'), --intel ('I'), --freetext ('T'), --validity ('V').
+ * Returns 1 when taken, 0 when `opt` is not one of them, -1 (with a
+ * message) when there are too many of a kind. */
+int cli_ctx_option(cli_ctx_opts *o, int opt, const char *arg);
+/* A context made ready from `o`: config, lists, rules, feeds. A bad one is
+ * reported on stderr and gives the exit status (CLI_USAGE, or CLI_FATAL
+ * when out of memory); 0 on success. */
+int cli_ctx_open(vigil_ctx **out, const cli_ctx_opts *o);
+
 /* intel.c: "auto", "stix", "misp", "freetext"; 0 or -1 */
 int cli_parse_feed_format(const char *s, vigil_feed_format *out);
 

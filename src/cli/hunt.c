@@ -258,7 +258,7 @@ static int add_size(const char *path, const struct stat *sb, int type, struct FT
 
 /* What identifies a hunt: its feeds and rules (by path and content size and
  * time, so an updated feed is a new hunt), its archives and its options. */
-static char *fingerprint(char **feeds, size_t n_feeds, char **archives, int n_archives,
+static char *fingerprint(const char **feeds, size_t n_feeds, char **archives, int n_archives,
 	const char *opts)
 {
 	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
@@ -292,18 +292,12 @@ typedef struct summary_ctx {
 	size_t rows;
 } summary_ctx;
 
-static void warn_stderr(void *ud, const char *message)
-{
-	(void)ud;
-	fprintf(stderr, "vigil hunt: warning: %s\n", message);
-}
-
 int cmd_hunt(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"intel", required_argument, NULL, 'i'},
-		{"freetext", required_argument, NULL, 't'},
-		{"rules", required_argument, NULL, 'R'},
+		{"intel", required_argument, NULL, 'I'},
+		{"freetext", required_argument, NULL, 'T'},
+		{"rules", required_argument, NULL, 'Y'},
 		{"db", required_argument, NULL, 'd'},
 		{"since", required_argument, NULL, 's'},
 		{"until", required_argument, NULL, 'u'},
@@ -318,40 +312,30 @@ int cmd_hunt(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *db = VIGIL_STORE_DEFAULT_PATH, *config = NULL;
+	const char *db = VIGIL_STORE_DEFAULT_PATH;
 	vigil_format fmt = cli_default_format();
 	int jobs = 0;
-	bool quiet = false, validity = false;
+	bool quiet = false;
 	int64_t since = INT64_MIN, until = INT64_MAX;
-	/* Feeds and lists keep their order; so does the fingerprint. */
-	char *feeds[256], *rules[64];
-	vigil_feed_format feed_fmt[256];
-	size_t n_feeds = 0, n_rules = 0;
-	struct {
-		vigil_list kind;
-		const char *path;
-	} lists[64];
-	size_t n_lists = 0;
+	/* Only messages that match are kept: the other detectors skip the rest. */
+	cli_ctx_opts copts = {.command = "hunt", .hunt_mode = true};
 	GString *opts = g_string_new("");
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:c:m:p:r:j:qh", longopts, NULL)) != -1) {
+		int taken = cli_ctx_option(&copts, c, optarg);
+		if (taken < 0)
+			goto usage;
+		if (taken) {
+			/* Feeds and the validity choice make the hunt what it is:
+			 * they go into its fingerprint, in order. */
+			if (c == 'I' || c == 'T')
+				g_string_append_printf(opts, "feed %c\n", c);
+			else if (c == 'V')
+				g_string_append(opts, "validity\n");
+			continue;
+		}
 		switch (c) {
-		case 'i':
-		case 't':
-			if (n_feeds == sizeof(feeds) / sizeof(*feeds)) {
-				fprintf(stderr, "vigil hunt: too many feeds\n");
-				goto usage;
-			}
-			feed_fmt[n_feeds] = c == 't' ? VIGIL_FEED_FREETEXT : VIGIL_FEED_AUTO;
-			feeds[n_feeds++] = optarg;
-			g_string_append_printf(opts, "feed %c\n", c);
-			break;
-		case 'R':
-			if (n_rules == sizeof(rules) / sizeof(*rules))
-				goto usage;
-			rules[n_rules++] = optarg;
-			break;
 		case 'd': db = optarg; break;
 		case 's':
 		case 'u':
@@ -361,25 +345,11 @@ int cmd_hunt(int argc, char **argv)
 			}
 			g_string_append_printf(opts, "%c %s\n", c, optarg);
 			break;
-		case 'V':
-			validity = true;
-			g_string_append(opts, "validity\n");
-			break;
 		case 'f':
 			if (cli_parse_format(optarg, &fmt) != 0) {
 				fprintf(stderr, "vigil hunt: unknown format '%s' (text or jsonl)\n", optarg);
 				goto usage;
 			}
-			break;
-		case 'c': config = optarg; break;
-		case 'm':
-		case 'p':
-		case 'r':
-			if (n_lists == sizeof(lists) / sizeof(*lists))
-				goto usage;
-			lists[n_lists].kind = c == 'm' ? VIGIL_LIST_MEMBERS :
-				c == 'p' ? VIGIL_LIST_PROTECTED : VIGIL_LIST_RELAYS;
-			lists[n_lists++].path = optarg;
 			break;
 		case 'j':
 			jobs = atoi(optarg);
@@ -388,7 +358,9 @@ int cmd_hunt(int argc, char **argv)
 				goto usage;
 			}
 			break;
-		case 'q': quiet = true; break;
+		case 'q':
+			quiet = copts.quiet = true;
+			break;
 		case 'h':
 			hunt_usage(stdout);
 			g_string_free(opts, TRUE);
@@ -396,37 +368,17 @@ int cmd_hunt(int argc, char **argv)
 		default: goto usage;
 		}
 	}
-	if (optind >= argc || (n_feeds == 0 && n_rules == 0)) {
+	if (optind >= argc || (copts.n_feeds == 0 && copts.n_rules == 0)) {
 		fprintf(stderr, "vigil hunt: %s\n\n", optind >= argc ? "no PATH given" :
 			"nothing to hunt for: give --intel, --freetext or --rules");
 		goto usage;
 	}
 
 	vigil_ctx *ctx = NULL;
-	if (vigil_ctx_new(&ctx) != 0) {
-		fprintf(stderr, "vigil hunt: out of memory\n");
-		g_string_free(opts, TRUE);
-		return CLI_FATAL;
-	}
-	if (!quiet)
-		vigil_ctx_set_warning_handler(ctx, warn_stderr, NULL);
-	vigil_ctx_set_intel_validity(ctx, validity);
-	vigil_ctx_set_hunt_mode(ctx, true);
-	int rc = vigil_ctx_load_config(ctx, config);
-	for (size_t i = 0; rc == 0 && i < n_lists; i++)
-		rc = vigil_ctx_load_list(ctx, lists[i].kind, lists[i].path);
-	for (size_t i = 0; rc == 0 && i < n_feeds; i++)
-		rc = vigil_ctx_load_intel(ctx, feeds[i], feed_fmt[i]);
-	for (size_t i = 0; rc == 0 && i < n_rules; i++)
-		rc = vigil_ctx_load_rules(ctx, rules[i]);
-	if (rc == 0)
-		rc = vigil_ctx_ready(ctx);
+	int rc = cli_ctx_open(&ctx, &copts);
 	if (rc != 0) {
-		fprintf(stderr, "vigil hunt: %s\n", *vigil_ctx_error(ctx) ? vigil_ctx_error(ctx) :
-			vigil_strerror(rc));
-		vigil_ctx_free(ctx);
 		g_string_free(opts, TRUE);
-		return rc == VIGIL_ENOMEM ? CLI_FATAL : CLI_USAGE;
+		return rc;
 	}
 
 	/* Messages are rendered as hit lines (nothing for the many that match
@@ -443,15 +395,16 @@ int cmd_hunt(int argc, char **argv)
 	if (rc == 0)
 		rc = vigil_store_import_intel(h.st, ctx, &added);
 	if (rc == 0) {
-		char **all = g_new0(char *, n_feeds + n_rules + 1);
-		for (size_t i = 0; i < n_feeds; i++)
-			all[i] = feeds[i];
-		for (size_t i = 0; i < n_rules; i++)
-			all[n_feeds + i] = rules[i];
-		fp = fingerprint(all, n_feeds + n_rules, argv + optind, argc - optind, opts->str);
+		const char **all = g_new0(const char *, copts.n_feeds + copts.n_rules + 1);
+		for (size_t i = 0; i < copts.n_feeds; i++)
+			all[i] = copts.feeds[i];
+		for (size_t i = 0; i < copts.n_rules; i++)
+			all[copts.n_feeds + i] = copts.rules[i];
+		fp = fingerprint(all, copts.n_feeds + copts.n_rules, argv + optind, argc - optind,
+			opts->str);
 		g_free(all);
-		char *desc = g_strdup_printf("{\"feeds\":%zu,\"rules\":%zu,\"archives\":%d}", n_feeds,
-			n_rules, argc - optind);
+		char *desc = g_strdup_printf("{\"feeds\":%zu,\"rules\":%zu,\"archives\":%d}",
+			copts.n_feeds, copts.n_rules, argc - optind);
 		rc = vigil_store_hunt_begin(h.st, fp, desc, &h.id, &h.resumed);
 		g_free(desc);
 	}
@@ -467,7 +420,7 @@ int cmd_hunt(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr, "vigil hunt: %s hunt %lld with %zu indicators (%zu new in %s)%s\n",
 			h.resumed ? "resuming" : "starting", (long long)h.id, vigil_ctx_intel_count(ctx),
-			added, db, n_rules ? " and YARA rules" : "");
+			added, db, copts.n_rules ? " and YARA rules" : "");
 	if (h.progress)
 		for (int i = optind; i < argc; i++)
 			if (strcmp(argv[i], "-") != 0)
