@@ -18,6 +18,8 @@ import sys
 import tempfile
 import threading
 
+from benchlib import RunError, collect, cpu_model, git_commit, stat_path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -28,17 +30,12 @@ MAX_IMPORT_S = 2.0
 TOOLS = ["grep", "rg", "yara", "vigil"]
 
 
-class RunError(Exception):
-	"""A run that cannot count as a measurement (crash, bad exit, bad output)."""
-
-
 def timed(runstat, argv, label, env=None):
 	"""Runs argv under runstat with its standard output on a pipe that is
 	read to the end here (never /dev/null: GNU grep stops at the first match
 	when it sees /dev/null). Returns (stat record, lines out, first bytes of
 	its output, stderr bytes). runstat measures the command alone."""
-	stat_path = os.path.join(HERE, "out", ".runstat-%s.json" % label)
-	proc = subprocess.Popen([runstat, stat_path] + argv, stdout=subprocess.PIPE,
+	proc = subprocess.Popen([runstat, stat_path(label)] + argv, stdout=subprocess.PIPE,
 				stderr=subprocess.PIPE, env=env)
 	err = []
 	t = threading.Thread(target=lambda: err.append(proc.stderr.read()))
@@ -55,19 +52,7 @@ def timed(runstat, argv, label, env=None):
 	proc.wait()
 	t.join()
 	err = err[0] if err else b""
-	try:
-		with open(stat_path) as f:
-			st = json.load(f)
-		os.unlink(stat_path)
-	except (OSError, ValueError):
-		raise RunError("%s: no measurement (runstat exited %d): %s"
-			       % (label, proc.returncode, err.decode(errors="replace")[-2000:]))
-	if err:
-		with open(os.path.join(HERE, "out", "hunt-%s.stderr" % label), "ab") as f:
-			f.write(err)
-	if st["signal"]:
-		raise RunError("%s killed by signal %d: %s"
-			       % (label, st["signal"], err.decode(errors="replace")[-2000:]))
+	st = collect(label, proc.returncode, err, "hunt-" + label)
 	return st, lines, head, err
 
 
@@ -89,25 +74,6 @@ def summary(runs, size):
 	return {"wall_s": wall, "cpu_s": statistics.median(r["cpu"] for r in runs),
 		"peak_rss_bytes": max(r["rss"] for r in runs), "mb_per_s": size / 1e6 / wall,
 		"runs": runs}
-
-
-def cpu_model():
-	try:
-		with open("/proc/cpuinfo") as f:
-			for line in f:
-				if line.startswith("model name"):
-					return line.split(":", 1)[1].strip()
-	except OSError:
-		pass
-	return platform.processor()
-
-
-def git_commit():
-	try:
-		return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-				      capture_output=True, text=True, check=True).stdout.strip()
-	except (OSError, subprocess.CalledProcessError):
-		return None
 
 
 def version(argv):

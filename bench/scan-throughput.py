@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import RunError, collect, cpu_model, git_commit, stat_path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -24,36 +26,16 @@ MAX_TIME_RATIO = 3.0
 MAX_RSS_BYTES = 256 << 20
 
 
-class RunError(Exception):
-	"""A run that cannot count as a measurement (crash, bad exit, bad output)."""
-
-
 def timed(runstat, argv, stdout, label):
 	"""Runs argv under runstat; returns (its stat record, its stderr bytes).
 
 	stderr is drained while the command runs so a chatty run cannot stall
 	on a full pipe, and kept in bench/out/<label>.stderr for reading."""
-	stat_path = os.path.join(HERE, "out", ".runstat-%s.json" % label)
-	proc = subprocess.Popen([runstat, stat_path] + argv, stdout=stdout, stderr=subprocess.PIPE)
+	proc = subprocess.Popen([runstat, stat_path(label)] + argv, stdout=stdout,
+				stderr=subprocess.PIPE)
 	err = proc.stderr.read()
 	proc.wait()
-	try:
-		with open(stat_path) as f:
-			st = json.load(f)
-		os.unlink(stat_path)
-	except (OSError, ValueError):
-		raise RunError("%s: no measurement (runstat exited %d): %s"
-			       % (label, proc.returncode, err.decode(errors="replace")[-2000:]))
-	if err:
-		with open(os.path.join(HERE, "out", label + ".stderr"), "ab") as f:
-			f.write(err)
-	# A signal is a crash, never a measurement.
-	if st["signal"]:
-		raise RunError("%s killed by signal %d: %s"
-			       % (label, st["signal"], err.decode(errors="replace")[-2000:]))
-	return st, err
-
-
+	return collect(label, proc.returncode, err), err
 def run_baseline(runstat, exe, mbox):
 	out_path = os.path.join(HERE, "out", ".baseline-out.json")
 	with open(out_path, "wb") as out:
@@ -104,25 +86,6 @@ def summary(runs, size):
 	return {"wall_s": wall, "cpu_s": cpu, "peak_rss_bytes": rss, "messages": msgs,
 		"messages_per_s": msgs / wall, "mb_per_s": size / 1e6 / wall,
 		"runs": [{k: v for k, v in r.items() if k != "detail"} for r in runs]}
-
-
-def cpu_model():
-	try:
-		with open("/proc/cpuinfo") as f:
-			for line in f:
-				if line.startswith("model name"):
-					return line.split(":", 1)[1].strip()
-	except OSError:
-		pass
-	return platform.processor()
-
-
-def git_commit():
-	try:
-		return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-				      capture_output=True, text=True, check=True).stdout.strip()
-	except (OSError, subprocess.CalledProcessError):
-		return None
 
 
 def main():

@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import RunError, collect, cpu_model, git_commit, stat_path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -36,10 +38,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 STOCK_CONFDIR = "/etc/rspamd"
 HS_READY_TIMEOUT = 300
 START_TIMEOUT = 120
-
-
-class RunError(Exception):
-	"""A run that cannot count as a measurement."""
 
 
 class Unavailable(Exception):
@@ -361,27 +359,12 @@ def cpu_delta(before, after):
 # ---------------------------------------------------------------- measuring
 
 def timed(runstat, argv, stdout, label):
-	"""Runs argv under runstat (see scan-throughput.py): (stat, stderr)."""
-	stat_path = os.path.join(HERE, "out", ".runstat-%s.json" % label)
-	proc = subprocess.Popen([runstat, stat_path] + argv, stdout=stdout, stderr=subprocess.PIPE)
+	"""Runs argv under runstat (see benchlib.collect): (stat, stderr)."""
+	proc = subprocess.Popen([runstat, stat_path(label)] + argv, stdout=stdout,
+				stderr=subprocess.PIPE)
 	err = proc.stderr.read()
 	proc.wait()
-	try:
-		with open(stat_path) as f:
-			st = json.load(f)
-		os.unlink(stat_path)
-	except (OSError, ValueError):
-		raise RunError("%s: no measurement (runstat exited %d): %s"
-			       % (label, proc.returncode, err.decode(errors="replace")[-2000:]))
-	if err:
-		with open(os.path.join(HERE, "out", label + ".stderr"), "ab") as f:
-			f.write(err)
-	if st["signal"]:
-		raise RunError("%s killed by signal %d: %s"
-			       % (label, st["signal"], err.decode(errors="replace")[-2000:]))
-	return st, err
-
-
+	return collect(label, proc.returncode, err), err
 def run_vigil(runstat, vigil, extra, files):
 	# Output through a pipe into `wc -l`, not /dev/null: every record is
 	# really written, and the line count checks every message was scanned.
@@ -442,25 +425,6 @@ def summary(runs, key_cpu="cpu"):
 	n = runs[0]["messages"]
 	return {"messages": n, "wall_s": wall, "cpu_s": cpu, "messages_per_s": n / wall,
 		"messages_per_cpu_s": n / cpu if cpu > 0 else float("inf")}
-
-
-def cpu_model():
-	try:
-		with open("/proc/cpuinfo") as f:
-			for line in f:
-				if line.startswith("model name"):
-					return line.split(":", 1)[1].strip()
-	except OSError:
-		pass
-	return platform.processor()
-
-
-def git_commit():
-	try:
-		return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-				      capture_output=True, text=True, check=True).stdout.strip()
-	except (OSError, subprocess.CalledProcessError):
-		return None
 
 
 def dns_check(log_text):
