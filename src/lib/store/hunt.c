@@ -9,11 +9,12 @@
 #include "report/report.h"
 #include "store/store_internal.h"
 
-/* Returns 0 when found (*id set), 1 when not, or an error. */
-static int find_open_hunt(vigil_store *st, const char *fingerprint, int64_t *id)
+/* Looks a hunt up by fingerprint with statement `which` (the open one, or
+ * the latest). Returns 0 when found (*id set), 1 when not, or an error. */
+static int find_hunt(vigil_store *st, store__stmt_id which, const char *fingerprint, int64_t *id)
 {
 	sqlite3_stmt *s;
-	int rc = store__stmt(st, ST_HUNT_FIND_OPEN, &s);
+	int rc = store__stmt(st, which, &s);
 	if (rc)
 		return rc;
 	int b = SQLITE_OK;
@@ -35,7 +36,7 @@ static int begin_in_tx(vigil_store *st, const char *fingerprint, const char *des
 	int64_t *id, bool *resumed)
 {
 	int64_t now = store__now();
-	int rc = find_open_hunt(st, fingerprint, id);
+	int rc = find_hunt(st, ST_HUNT_FIND_OPEN, fingerprint, id);
 	sqlite3_stmt *s;
 	int b = SQLITE_OK;
 	if (rc == 0) {
@@ -55,17 +56,10 @@ static int begin_in_tx(vigil_store *st, const char *fingerprint, const char *des
 	 * same archives): it scans everything again under the same id, so the
 	 * store gains nothing it already had — no second hunt, no copies of
 	 * its hits. */
-	rc = store__stmt(st, ST_HUNT_FIND_DONE, &s);
-	if (rc)
+	rc = find_hunt(st, ST_HUNT_FIND_DONE, fingerprint, id);
+	if (rc < 0)
 		return rc;
-	store__bind_text(s, 1, fingerprint, &b);
-	if (b != SQLITE_OK)
-		return store__db_fail(st, b, "binding a fingerprint");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW) {
+	if (rc == 0) {
 		*resumed = false;
 		rc = store__stmt(st, ST_HUNT_FORGET_SOURCES, &s);
 		if (rc)
@@ -82,8 +76,6 @@ static int begin_in_tx(vigil_store *st, const char *fingerprint, const char *des
 			return store__db_fail(st, b, "binding a hunt");
 		return store__run(st, s, "restarting a hunt");
 	}
-	if (rc != SQLITE_DONE)
-		return store__db_fail(st, rc, "looking for an earlier hunt");
 	rc = store__stmt(st, ST_HUNT_INSERT, &s);
 	if (rc)
 		return rc;
