@@ -10,45 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "vigil/vigil.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
-static char path[4096];
-static int fd = -1;
-
-static void cleanup(void)
-{
-	if (fd >= 0)
-		unlink(path);
-}
-
-static void setup(void)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(path, sizeof(path), "%s/vigil-fuzz-feed-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	fd = mkstemp(path);
-	if (fd < 0) {
-		perror("fuzz_feed: mkstemp");
-		abort();
-	}
-	atexit(cleanup);
-}
-
-static void write_input(const unsigned char *data, size_t size)
-{
-	size_t done = 0;
-	if (ftruncate(fd, 0) != 0)
-		abort();
-	while (done < size) {
-		ssize_t n = pwrite(fd, data + done, size - done, (off_t)done);
-		if (n <= 0)
-			abort();
-		done += (size_t)n;
-	}
-}
-
-static void load(vigil_feed_format fmt)
+static void load(const char *path, vigil_feed_format fmt)
 {
 	vigil_ctx *ctx = NULL;
 	if (vigil_ctx_new(&ctx) != 0)
@@ -75,10 +42,8 @@ static void load(vigil_feed_format fmt)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-	if (fd < 0)
-		setup();
-	write_input(data, size);
-	load(VIGIL_FEED_AUTO);
-	load(VIGIL_FEED_FREETEXT);
+	const char *path = fuzz_file_write("fuzz-feed", data, size);
+	load(path, VIGIL_FEED_AUTO);
+	load(path, VIGIL_FEED_FREETEXT);
 	return 0;
 }

@@ -9,46 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "vigil/vigil.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
-
-static char path[4096];
-static int fd = -1;
-
-static void cleanup(void)
-{
-	if (fd >= 0)
-		unlink(path);
-}
-
-/* One temporary file, rewritten for each input: creating a file per input
- * would cost more than the source does. A real file, not a memfd: a source
- * may (rightly) treat /proc/self/fd symlinks differently from files. */
-static void setup(void)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(path, sizeof(path), "%s/vigil-fuzz-source-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	fd = mkstemp(path);
-	if (fd < 0) {
-		perror("fuzz_source: mkstemp");
-		abort();
-	}
-	atexit(cleanup);
-}
-
-static void write_input(const unsigned char *data, size_t size)
-{
-	size_t done = 0;
-	if (ftruncate(fd, 0) != 0)
-		abort();
-	while (done < size) {
-		ssize_t n = pwrite(fd, data + done, size - done, (off_t)done);
-		if (n <= 0)
-			abort();
-		done += (size_t)n;
-	}
-}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -59,9 +23,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	size_t n;
 	int rc;
 
-	if (fd < 0)
-		setup();
-	write_input(data, size);
+	const char *path = fuzz_file_write("fuzz-source", data, size);
 	rc = vigil_source_open(&src, path);
 	if (rc != 0) {
 		/* The file exists and is readable: opening it may fail for
