@@ -182,6 +182,26 @@ static void free_arena_cb(void *a)
 	vigil_arena_free(a);
 }
 
+
+/* Writes a's strings then those of b that a does not hold into out (room
+ * for na + nb); returns how many. The lists are short (own domains, rule
+ * files): a linear look-up each is fine. */
+static size_t append_unique(const char **out, const char *const *a, size_t na,
+	const char *const *b, size_t nb)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < na; i++)
+		out[n++] = a[i];
+	for (size_t i = 0; i < nb; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < n && !seen; j++)
+			seen = strcmp(out[j], b[i]) == 0;
+		if (!seen)
+			out[n++] = b[i];
+	}
+	return n;
+}
+
 static void rebuild_member_index(vigil_config *c)
 {
 	g_hash_table_remove_all(c->member_by_address);
@@ -230,16 +250,8 @@ int config__merge(vigil_config *dst, vigil_config *src)
 	(void)netset__merge(dst->internal_networks, src->internal_networks);
 	(void)netset__merge(dst->relays, src->relays);
 	if (own) {
-		size_t n = 0;
-		for (size_t i = 0; i < dst->n_own_domains; i++)
-			own[n++] = dst->own_domains[i];
-		for (size_t i = 0; i < src->n_own_domains; i++) {
-			bool seen = false;
-			for (size_t j = 0; j < n && !seen; j++)
-				seen = strcmp(own[j], src->own_domains[i]) == 0;
-			if (!seen)
-				own[n++] = src->own_domains[i];
-		}
+		size_t n = append_unique(own, dst->own_domains, dst->n_own_domains,
+			src->own_domains, src->n_own_domains);
 		dst->own_domains = own;
 		dst->n_own_domains = n;
 		d->cap_own_domains = n_own;
@@ -271,16 +283,9 @@ int config__merge(vigil_config *dst, vigil_config *src)
 	if (rule_paths) {
 		/* A rule file named twice would be compiled twice, into two
 		 * namespaces: once is enough. */
-		size_t n = 0;
-		for (size_t i = 0; i < dst->n_rule_paths; i++)
-			rule_paths[n++] = dst->rule_paths[i];
-		for (size_t i = 0; i < src->n_rule_paths; i++) {
-			bool seen = false;
-			for (size_t j = 0; j < n && !seen; j++)
-				seen = strcmp(rule_paths[j], src->rule_paths[i]) == 0;
-			if (!seen)
-				rule_paths[n++] = src->rule_paths[i];
-		}
+		size_t n = append_unique((const char **)rule_paths,
+			(const char *const *)dst->rule_paths, dst->n_rule_paths,
+			(const char *const *)src->rule_paths, src->n_rule_paths);
 		dst->rule_paths = rule_paths;
 		dst->n_rule_paths = n;
 	}
