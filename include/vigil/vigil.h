@@ -213,6 +213,21 @@ int vigil_message_score(const vigil_message *msg);
 const char *vigil_verdict_name(vigil_verdict v);
 const char *vigil_message_id(const vigil_message *msg);
 
+/* One finding of a scanned message, as front ends show it (the milter's
+ * X-Vigil-Reasons, logs). Strings are borrowed from the message. */
+typedef struct vigil_finding_info {
+	const char *detector; /* "tracker", "token", "impersonation", "intel", ... */
+	const char *id;       /* stable id such as "tracker.hidden-image" */
+	int score;
+	const char *reason;   /* one readable sentence */
+	const char *value;    /* the evidence: URL, address, IP; may be NULL */
+} vigil_finding_info;
+
+/* The number of findings, and the i-th of them (0 <= i < count), in the
+ * order the detectors made them. */
+size_t vigil_message_finding_count(const vigil_message *msg);
+vigil_finding_info vigil_message_finding(const vigil_message *msg, size_t i);
+
 /* ---- correlation ------------------------------------------------------ */
 
 /* Evidence across messages (a URL template carrying a different token for each

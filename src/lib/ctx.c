@@ -2,6 +2,7 @@
  * Contexts, scanners, error strings and the message handle's life cycle.
  * Parsing is in mime/parse.c; output in report/.
  */
+#include <assert.h>
 #include <gmime/gmime.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -217,6 +218,25 @@ bool vigil_message_partial(const vigil_message *msg)
 const char *vigil_message_id(const vigil_message *msg)
 {
 	return msg->message_id;
+}
+
+size_t vigil_message_finding_count(const vigil_message *msg)
+{
+	return msg->findings.len;
+}
+
+vigil_finding_info vigil_message_finding(const vigil_message *msg, size_t i)
+{
+	const vigil_finding *f = &msg->findings.items[i];
+
+	assert(i < msg->findings.len);
+	return (vigil_finding_info){
+		.detector = f->detector,
+		.id = f->id,
+		.score = f->score,
+		.reason = f->reason,
+		.value = f->value,
+	};
 }
 
 const char *vigil_message_path(const vigil_message *msg)
