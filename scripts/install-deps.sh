@@ -11,6 +11,7 @@ libicu-dev libyara-dev libsqlite3-dev libmilter-dev
 libjansson-dev libssl-dev libmagic-dev libarchive-dev libcmocka-dev libmicrohttpd-dev
 libglib2.0-dev
 python3
+postfix
 "
 
 missing=""
@@ -30,6 +31,10 @@ if [ "$(id -u)" != 0 ]; then
 	fi
 fi
 export DEBIAN_FRONTEND=noninteractive
+# postfix (the milter tests' private MTA, tests/postfix/harness.py) asks
+# which mail setup to write: none. It then writes no main.cf and starts
+# nothing; the tests run their own instance.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
