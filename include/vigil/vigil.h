@@ -370,6 +370,104 @@ int vigil_store_hunt_summary(vigil_store *st, int64_t hunt_id,
 int vigil_store_hunt_summary_write(vigil_store *st, int64_t hunt_id, FILE *out,
 	vigil_format fmt);
 
+/* ---- logs ------------------------------------------------------------- */
+
+/* Reading the logs that say who opened what and who logged in from where:
+ * web proxy and server logs, DNS query logs and mail login logs, one event
+ * per line that records one. Formats, detection, times and limits:
+ * docs/logs.md. A reader is used by one thread at a time. */
+typedef enum vigil_log_format {
+	VIGIL_LOG_AUTO = 0,     /* detect from the content */
+	VIGIL_LOG_SQUID = 1,    /* squid's native access.log */
+	VIGIL_LOG_COMBINED = 2, /* Common/Combined Log Format (Apache, nginx), vhost_combined */
+	VIGIL_LOG_BIND = 3,     /* BIND's query log (its own file, or named's syslog lines) */
+	VIGIL_LOG_DNSMASQ = 4,  /* dnsmasq's log-queries lines (syslog or its own file) */
+	VIGIL_LOG_POSTFIX = 5,  /* Postfix smtpd SASL logins (syslog or maillog_file) */
+	VIGIL_LOG_DOVECOT = 6,  /* Dovecot login processes (syslog or its own log file) */
+	VIGIL_LOG_SYSLOG = 7,   /* a syslog file: every line of the four above, by program */
+} vigil_log_format;
+
+typedef enum vigil_log_event_kind {
+	VIGIL_LOG_EVENT_HTTP = 1,  /* a web request (proxy or server log) */
+	VIGIL_LOG_EVENT_DNS = 2,   /* a DNS query */
+	VIGIL_LOG_EVENT_LOGIN = 3, /* a mail login attempt (SASL, IMAP, POP3) */
+} vigil_log_event_kind;
+
+/* One event. Strings are borrowed: valid until the next vigil_log_next() or
+ * vigil_log_free(); NULL when the line does not have them. */
+typedef struct vigil_log_event {
+	vigil_log_event_kind kind;
+	int64_t time;          /* seconds since the epoch, UTC */
+	const char *client_ip; /* canonical text (inet_ntop; IPv4-mapped IPv6 as IPv4);
+	                        * NULL when not logged or logged as a host name */
+	const char *url;       /* HTTP: the URL as requested: absolute (scheme://host/path?query)
+	                        * in proxy logs; in server logs the target made absolute
+	                        * with the logged virtual host when there is one, else the
+	                        * path as logged; CONNECT: "host:port" */
+	const char *host;      /* HTTP host or DNS query name: lower case, no port, no
+	                        * brackets, no trailing dot; NULL for a bare path */
+	const char *method;    /* HTTP: "GET", ...; DNS: the query type "A", "AAAA",
+	                        * "TYPE65"; LOGIN: the SASL mechanism ("PLAIN") if logged */
+	int status;            /* HTTP status, 0 when none */
+	const char *user_agent; /* HTTP, when logged */
+	const char *account;   /* LOGIN: the user name (NULL when a failure does not say);
+	                        * HTTP: the authenticated user when logged */
+	const char *service;   /* LOGIN: "smtp", "submission", "submissions", "imap",
+	                        * "pop3", "managesieve" */
+	bool success;          /* LOGIN: authenticated; others: true */
+	uint64_t line;         /* 1-based line number in the file */
+} vigil_log_event;
+
+typedef struct vigil_log_reader vigil_log_reader;
+
+/* Opens a log read-only: a path or "-" (standard input). Compressed logs
+ * (gzip, by their magic, whatever the name) are inflated as they are read.
+ * With VIGIL_LOG_AUTO the format is detected from the first non-empty lines
+ * (VIGIL_LOG_DETECT_LINES); a forced format takes only its lines (POSTFIX on
+ * a syslog file: Postfix's lines). Memory is bounded (a buffer of
+ * VIGIL_MAX_LOG_LINE plus 256 KiB), whatever the file's size. Like
+ * vigil_source_open(), a handle is stored in *out even when it fails
+ * (VIGIL_EIO: cannot be opened, a directory) so that vigil_log_error() can
+ * say why; it then yields VIGIL_EDONE. *out is NULL only on VIGIL_ENOMEM or
+ * VIGIL_EINVAL. */
+int vigil_log_open(vigil_log_reader **out, const char *path, vigil_log_format fmt);
+/* Times written without a zone (BIND, BSD syslog, RFC 3339 without an
+ * offset, dnsmasq, Dovecot's log file) are in this zone: "UTC" (the
+ * default; the process's TZ is never used), a fixed offset "+01:00" /
+ * "-0700", or an IANA name ("Europe/Paris") read from $TZDIR or
+ * /usr/share/zoneinfo. Returns 0 or VIGIL_EINVAL / VIGIL_EPARSE with the
+ * reason in vigil_log_error(); call before reading. */
+int vigil_log_set_timezone(vigil_log_reader *r, const char *zone);
+/* BSD syslog stamps ("Nov 22 07:28:58") have no year. By default it is the
+ * current year, or the one before for a stamp that would be more than a day
+ * in the future. With `year` (1..9999) it is the year of the first such
+ * line, moving on where the months wrap from December to January. 0 goes
+ * back to the default. Returns 0 or VIGIL_EINVAL; call before reading. */
+int vigil_log_set_year(vigil_log_reader *r, int year);
+/* The next event: 0, VIGIL_EDONE at the end (and ever after), or once, after
+ * the lines before it, VIGIL_EIO (a read failed) or VIGIL_EPARSE (damaged or
+ * truncated gzip data). Lines that are not events (other daemons' messages,
+ * blank lines, "#" comments) are skipped silently; lines of the format that
+ * are malformed, longer than VIGIL_MAX_LOG_LINE, or binary junk are skipped
+ * and counted. Before the format is known (AUTO, nothing recognised yet)
+ * each line is tried against every format, and lines that none recognises
+ * are skipped without being counted. */
+int vigil_log_next(vigil_log_reader *r, vigil_log_event *out);
+/* The format in effect: the forced one, the detected one, or AUTO when
+ * nothing was recognised (so far). */
+vigil_log_format vigil_log_detected(const vigil_log_reader *r);
+/* "auto", "squid", "combined", "bind", "dnsmasq", "postfix", "dovecot",
+ * "syslog"; and back ((vigil_log_format)-1 for an unknown name). */
+const char *vigil_log_format_name(vigil_log_format f);
+vigil_log_format vigil_log_format_from_name(const char *name);
+/* Lines skipped as malformed, and lines read, so far. */
+uint64_t vigil_log_malformed(const vigil_log_reader *r);
+uint64_t vigil_log_lines(const vigil_log_reader *r);
+/* Detail of the last error ("<path>: <reason>"), or "" when none. */
+const char *vigil_log_error(const vigil_log_reader *r);
+/* Closes and frees. NULL is fine. */
+void vigil_log_free(vigil_log_reader *r);
+
 #ifdef __cplusplus
 }
 #endif

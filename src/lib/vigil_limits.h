@@ -93,4 +93,20 @@
  * more of the same say nothing new and only grow the output. */
 #define VIGIL_MAX_FINDINGS 256
 
+/* Longest log line read (vigil logs). Squid caps a URL at 8 KiB (MAX_URL),
+ * Apache a request line at 8190 bytes, rsyslog a message at 8 KiB by default
+ * and journald at 48 KiB (LINE_MAX); 64 KiB holds every real line with room,
+ * and a longer one (binary junk, a file that is not a log) is skipped and
+ * counted as malformed instead of being buffered without end. */
+#define VIGIL_MAX_LOG_LINE (64u * 1024)
+
+/* Non-empty lines a log's format is guessed from. Enough for one daemon's
+ * noise at the top of a syslog file not to hide the format, few enough that
+ * opening a log reads a few KiB, not the file. */
+#define VIGIL_LOG_DETECT_LINES 20
+
+/* Largest TZif time zone file read for a log's zone. Real ones are 1-4 KiB
+ * (Debian's "fat" files with transitions to 2037 included). */
+#define VIGIL_MAX_TZIF_BYTES (256u * 1024)
+
 #endif /* VIGIL_LIMITS_H */
