@@ -370,6 +370,26 @@ int vigil_store_hunt_summary(vigil_store *st, int64_t hunt_id,
 int vigil_store_hunt_summary_write(vigil_store *st, int64_t hunt_id, FILE *out,
 	vigil_format fmt);
 
+/* ---- campaigns (docs/campaigns.md) ----------------------------------- */
+
+/* Groups the stored messages into campaigns by what an attacker cannot vary
+ * cheaply: tracker hosts and URL templates, sender domain or free-mail
+ * address, near-identical lures. A campaign needs a recon or malicious
+ * message; suspicious ones join through any of those, tracking-only ones
+ * (newsletters) only through a campaign's own tracker. Incremental: run
+ * after each scan or hunt; messages never change campaign, ids are stable,
+ * and two campaigns that a new message bridges merge into the older (the
+ * other id then leads to it). *created and *joined (may be NULL) count new
+ * campaigns and messages newly grouped. Returns 0 or a database error. */
+int vigil_store_campaigns_update(vigil_store *st, size_t *created, size_t *joined);
+/* The campaign documents: campaign `id`, or all when id is 0, as a JSON array
+ * (UTF-8, NUL-terminated, the caller frees it with free()). VIGIL_EINVAL
+ * when there is no such campaign. */
+int vigil_store_campaigns_json(vigil_store *st, int64_t id, char **out_json);
+/* The same for people: with id 0, one line per campaign (text) or one
+ * document per line (JSON Lines); with an id, that campaign in detail. */
+int vigil_store_campaigns_write(vigil_store *st, int64_t id, vigil_format fmt, FILE *out);
+
 /* ---- logs ------------------------------------------------------------- */
 
 /* Reading the logs that say who opened what and who logged in from where:

@@ -18,6 +18,9 @@ enum {
 int cmd_scan(int argc, char **argv);
 int cmd_intel(int argc, char **argv);
 int cmd_hunt(int argc, char **argv);
+int cmd_milter(int argc, char **argv); /* src/milter/milter.c */
+int cmd_campaigns(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
 
 /* common.c */
 vigil_format cli_default_format(void); /* text on a terminal, else jsonl */
@@ -52,5 +55,8 @@ int cli_ctx_open(vigil_ctx **out, const cli_ctx_opts *o);
 
 /* intel.c: "auto", "stix", "misp", "freetext"; 0 or -1 */
 int cli_parse_feed_format(const char *s, vigil_feed_format *out);
+
+/* campaigns.c: a campaign id (a positive number); 0 or -1 */
+int cli_parse_campaign_id(const char *s, int64_t *out);
 
 #endif

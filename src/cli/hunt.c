@@ -435,7 +435,9 @@ int cmd_hunt(int argc, char **argv)
 		status = CLI_FATAL;
 		goto out;
 	}
-	if (source_finished(&h) || batch_commit(&h) || vigil_store_hunt_end(h.st, h.id)) {
+	/* The hits join (or make) campaigns, as a scan's recon mail does. */
+	if (source_finished(&h) || batch_commit(&h) || vigil_store_hunt_end(h.st, h.id) ||
+		vigil_store_campaigns_update(h.st, NULL, NULL)) {
 		fprintf(stderr, "vigil hunt: store: %s\n", vigil_store_error(h.st));
 		status = CLI_FATAL;
 		goto out;

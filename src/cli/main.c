@@ -24,6 +24,7 @@ static void usage(FILE *fp)
 	      "                 hits in the store; resumable\n"
 	      "  intel import FEED...   store threat-intel indicators (STIX, MISP, text)\n"
 	      "  intel list             show the stored indicators\n"
+	      "  campaigns [show ID]    group stored messages into campaigns and list them\n"
 	      "\n"
 	      "  vigil COMMAND --help   options of one command\n"
 	      "  vigil --version        the version\n",
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
 		return cmd_hunt(argc - 1, argv + 1);
 	if (strcmp(cmd, "intel") == 0)
 		return cmd_intel(argc - 1, argv + 1);
+	if (strcmp(cmd, "campaigns") == 0)
+		return cmd_campaigns(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;

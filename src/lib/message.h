@@ -174,6 +174,9 @@ typedef VIGIL_VEC(vigil_finding) vigil_finding_vec;
 
 struct vigil_message {
 	vigil_arena *arena;
+	/* the context it was scanned with (lists, config): for sinks such as the
+	 * store that judge campaign keys (free-mail, own domains) */
+	const struct vigil_ctx *ctx;
 
 	/* provenance */
 	const char *path;

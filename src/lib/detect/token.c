@@ -932,6 +932,19 @@ static bool url_template(sbuf *tmpl, sbuf *tok, const vigil_url *u)
 	return tok->len > 0 && !tmpl->full && !tok->full;
 }
 
+bool token__url_template(char *tmpl, size_t tmpl_size, char *tok, size_t tok_size,
+	const vigil_url *u)
+{
+	sbuf t = {tmpl, 0, tmpl_size, false}, k = {tok, 0, tok_size, false};
+	if (tmpl_size)
+		tmpl[0] = '\0';
+	if (tok_size)
+		tok[0] = '\0';
+	if (!u->scheme || !u->host || tmpl_size < 2 || tok_size < 2)
+		return false;
+	return url_template(&t, &k, u);
+}
+
 /* Links vary more than images between ordinary messages (two people sending
  * two different videos of one site look like two tokens), so their
  * template is tied to the sender and needs one more recipient. */

@@ -42,6 +42,15 @@ struct vigil_ctx;
 int token__observe_message(struct vigil_message *msg, const struct vigil_ctx *ctx,
 	token_index *ix);
 
+/* The URL's template (its token-shaped components replaced by "{t}", other
+ * numbers by '#', non-token query values by '*') and its token (the
+ * replaced components joined by '|'), for campaigns and log matching.
+ * Returns false when the URL carries no token or a buffer was too small;
+ * the buffers then hold no meaningful text. */
+struct vigil_url;
+bool token__url_template(char *tmpl, size_t tmpl_size, char *tok, size_t tok_size,
+	const struct vigil_url *u);
+
 /* 64-bit hash of bytes (FNV-1a with a final mix), for the keys above. */
 uint64_t token__hash(const void *data, size_t n, uint64_t seed);
 

@@ -44,6 +44,11 @@ const char *domain__to_ascii(vigil_arena *a, const char *domain);
  * dropped. */
 int url__add(vigil_message *msg, vigil_scanner *sc, const vigil_url *u);
 
+/* Normalises a URL found outside a message (a proxy log line) the way
+ * url__add() does, into `out` (zeroed first; strings in `a`). A relative or
+ * unparseable URL keeps only `raw`. Returns 0 or VIGIL_ENOMEM. */
+int url__parse(vigil_url *out, vigil_arena *a, const psl_ctx_t *psl, const char *raw);
+
 /* Host named by a piece of visible text ("www.bank.com", "https://x.org/a"),
  * lower case A-label, or NULL when the text does not look like a URL or a
  * host name. */

@@ -671,3 +671,23 @@ const char *url__host_in_text(vigil_arena *a, const char *text)
 	}
 	return NULL;
 }
+
+/* ---- URLs outside messages ------------------------------------------- */
+
+int url__parse(vigil_url *out, vigil_arena *a, const psl_ctx_t *psl, const char *raw)
+{
+	memset(out, 0, sizeof(*out));
+	bool cut;
+	char *clean = clean_raw(a, raw ? raw : "", &cut);
+	if (!clean)
+		return VIGIL_ENOMEM;
+	out->raw = clean;
+	size_t sl = scheme_len(clean, strlen(clean));
+	if (sl && !is_special(clean, sl))
+		return 0; /* not a web URL: kept raw */
+	bool relative;
+	char *form = browser_form(a, clean, sl, &relative);
+	if (!form)
+		return relative ? 0 : VIGIL_ENOMEM;
+	return parse_with_curl(out, a, psl, form, NULL);
+}

@@ -519,6 +519,7 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 		return scanner__fail(sc, VIGIL_ENOMEM, "out of memory");
 	}
 	m->arena = a;
+	m->ctx = sc->ctx;
 	m->path = vigil_arena_strdup(a, raw->path ? raw->path : "-");
 	m->offset = raw->offset;
 	m->size = raw->len;

@@ -117,8 +117,98 @@ static const char schema_v1[] =
 	"CREATE INDEX hits_indicator ON hits(hunt, indicator_type, indicator_value);"
 	"CREATE INDEX hits_message ON hits(message);";
 
+/*
+ * Version 2: campaigns. Per message, the traits that group it (tracker URLs
+ * with templates and tokens, grouping keys, a lure hash and excerpt); the
+ * campaigns and their members; opens and relay logins found in logs;
+ * notifications sent; and on findings, the indicator an intel finding
+ * matched (a scan with --intel records no hunt hits).
+ */
+static const char schema_v2[] =
+	"ALTER TABLE findings ADD COLUMN ioc_type TEXT;"
+	"ALTER TABLE findings ADD COLUMN ioc_value TEXT;"
+	"ALTER TABLE findings ADD COLUMN ioc_source TEXT;"
+	"CREATE TABLE traits ("
+	"  message INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+	"  sender_domain TEXT,"
+	"  x_mailer TEXT,"
+	"  lure_hash INTEGER NOT NULL,"
+	"  lure_words INTEGER NOT NULL,"
+	"  excerpt TEXT"
+	");"
+	"CREATE TABLE tracker_urls ("
+	"  message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	"  url TEXT NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  template TEXT,"
+	"  token TEXT,"
+	"  known INTEGER NOT NULL,"
+	"  PRIMARY KEY (message, url)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX tracker_urls_host ON tracker_urls(host);"
+	"CREATE INDEX tracker_urls_url ON tracker_urls(url);"
+	"CREATE TABLE message_keys ("
+	"  key TEXT NOT NULL,"
+	"  message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (key, message)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX message_keys_message ON message_keys(message);"
+	"CREATE TABLE campaigns ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  merged_into INTEGER REFERENCES campaigns(id)"
+	");"
+	"CREATE TABLE campaign_messages ("
+	"  message INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+	"  campaign INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+	"  added INTEGER NOT NULL"
+	");"
+	"CREATE INDEX campaign_messages_campaign ON campaign_messages(campaign);"
+	"CREATE TABLE opens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  campaign INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+	"  message INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
+	"  recipient TEXT,"
+	"  time INTEGER NOT NULL,"
+	"  client_ip TEXT,"
+	"  url TEXT NOT NULL,"
+	"  user_agent TEXT,"
+	"  kind TEXT NOT NULL,"
+	"  confidence TEXT NOT NULL,"
+	"  log TEXT NOT NULL,"
+	"  line INTEGER,"
+	"  UNIQUE (campaign, time, client_ip, url, kind)"
+	");"
+	"CREATE INDEX opens_campaign ON opens(campaign, time);"
+	"CREATE TABLE logins ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  client_ip TEXT NOT NULL,"
+	"  account TEXT,"
+	"  service TEXT,"
+	"  success INTEGER NOT NULL,"
+	"  matched TEXT NOT NULL,"
+	"  log TEXT NOT NULL,"
+	"  line INTEGER,"
+	"  UNIQUE (time, client_ip, account, service, success)"
+	");"
+	"CREATE INDEX logins_client_ip ON logins(client_ip);"
+	"CREATE TABLE notifications ("
+	"  campaign INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+	"  recipient TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  message_id TEXT,"
+	"  detail TEXT,"
+	"  PRIMARY KEY (campaign, recipient)"
+	") WITHOUT ROWID;";
+
 const store__migration store__migrations[] = {
 	{1, schema_v1},
+	{2, schema_v2},
 };
 
 const size_t store__n_migrations = sizeof(store__migrations) / sizeof(store__migrations[0]);

@@ -47,8 +47,16 @@ static const char *const stmt_sql[ST__COUNT] = {
 			   " VALUES (?1, ?2, lower(?3), ?4)",
 	[ST_FIND_DELETE] = "DELETE FROM findings WHERE message = ?1",
 	[ST_FIND_INSERT] = "INSERT INTO findings (message, seq, detector, finding_id, class,"
-			   " score, reason, artifact, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-			   " ?8, ?9)",
+			   " score, reason, artifact, value, ioc_type, ioc_value, ioc_source)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_TRAIT_DELETE] = "DELETE FROM traits WHERE message = ?1",
+	[ST_TRAIT_INSERT] = "INSERT INTO traits (message, sender_domain, x_mailer, lure_hash,"
+			    " lure_words, excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_TURL_DELETE] = "DELETE FROM tracker_urls WHERE message = ?1",
+	[ST_TURL_INSERT] = "INSERT OR IGNORE INTO tracker_urls (message, url, host, template,"
+			   " token, known) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_KEY_DELETE] = "DELETE FROM message_keys WHERE message = ?1",
+	[ST_KEY_INSERT] = "INSERT OR IGNORE INTO message_keys (key, message) VALUES (?1, ?2)",
 	[ST_HIT_INSERT] = "INSERT OR IGNORE INTO hits (hunt, message, indicator_type,"
 			  " indicator_value, source, artifact, artifact_value, first_seen)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -579,6 +587,9 @@ static int insert_findings(vigil_store *st, int64_t id, const vigil_message *msg
 		store__bind_text(s, 7, f->reason, &b);
 		store__bind_text(s, 8, f->artifact, &b);
 		store__bind_text(s, 9, f->value, &b);
+		store__bind_text(s, 10, f->ioc_type, &b);
+		store__bind_text(s, 11, f->ioc_value, &b);
+		store__bind_text(s, 12, f->ioc_source, &b);
 		if (b != SQLITE_OK)
 			return store__db_fail(st, b, "binding a finding");
 		rc = store__run(st, s, "recording a finding");
@@ -637,6 +648,8 @@ int vigil_store_record_message(vigil_store *st, const vigil_message *msg, int64_
 		rc = delete_children(st, ST_FIND_DELETE, id);
 	if (!rc)
 		rc = insert_findings(st, id, msg, hunt_id);
+	if (!rc)
+		rc = store__record_traits(st, id, msg);
 	return store__tx_leave(st, rc);
 }
 

@@ -6,6 +6,7 @@
 #ifndef VIGIL_STORE_INTERNAL_H
 #define VIGIL_STORE_INTERNAL_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +30,17 @@ int store__import_indicators(vigil_store *st, const vigil_intel_set *set, size_t
  * 0, VIGIL_ENOMEM, VIGIL_EPARSE (a stored row is no longer a valid
  * indicator: the detail names it) or a database error. */
 int store__load_indicators(vigil_store *st, vigil_intel_set *set);
+
+/* Replaces the campaign traits of message row `id` (campaigns.c): tracker
+ * URLs, grouping keys, lure hash. Messages judged clean have none. Returns 0
+ * or a database error. */
+int store__record_traits(vigil_store *st, int64_t id, const vigil_message *msg);
+
+/* The campaign documents (docs/campaigns.md): of campaign `id` (a merged
+ * id leads to the campaign it joined), or of all when id is 0, as a JSON
+ * array the caller owns. Returns 0, VIGIL_EINVAL (no such campaign) or a
+ * database error. */
+int store__campaign_docs(vigil_store *st, int64_t id, json_t **out);
 
 /* ---- migrations (schema.c) ---------------------------------------------- */
 
@@ -61,6 +73,12 @@ typedef enum store__stmt_id {
 	ST_RCPT_INSERT,
 	ST_FIND_DELETE,
 	ST_FIND_INSERT,
+	ST_TRAIT_DELETE,
+	ST_TRAIT_INSERT,
+	ST_TURL_DELETE,
+	ST_TURL_INSERT,
+	ST_KEY_DELETE,
+	ST_KEY_INSERT,
 	ST_HIT_INSERT,
 	ST_HIT_MESSAGE,
 	ST_IND_MAXID,

@@ -233,31 +233,41 @@ static void store_open_of_unwritable_path_is_eio_with_detail(void **state)
 	assert_null(st);
 }
 
-static const char fake_v2[] =
-	"CREATE TABLE campaigns (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
-	"ALTER TABLE messages ADD COLUMN campaign INTEGER REFERENCES campaigns(id);";
+/* A file as vigil 0.1 (schema version 1) left it, holding one message. */
+static void make_v1_file(const fixture *f)
+{
+	vigil_store *st = NULL;
+	assert_int_equal(store__open_with(&st, f->path, store__migrations, 1), 0);
+	assert_int_equal(vigil_store_schema_version(st), 1);
+	vigil_store_close(st);
+	assert_int_equal(query_int(f->path,
+				 "INSERT INTO messages (sha256, size, verdict, score, first_seen,"
+				 " last_seen) VALUES (printf('%064d', 1), 10, 'recon', 90, 1, 1)"
+				 " RETURNING id"),
+		1);
+}
 
 static void store_migration_from_v1_applies(void **state)
 {
 	fixture *f = *state;
+	make_v1_file(f);
+	/* this vigil brings it to the newest version, keeping what it held */
 	vigil_store *st = open_store(f);
+	assert_int_equal(vigil_store_schema_version(st), (int)store__n_migrations);
 	vigil_message *m = scan_at(f, MSG_A, "a.mbox", 0);
 	assert_int_equal(vigil_store_record_message(st, m, 0), 0);
+	assert_int_equal(vigil_store_campaigns_update(st, NULL, NULL), 0);
 	vigil_store_close(st);
-
-	store__migration steps[] = {store__migrations[0], {2, fake_v2}};
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM messages"), 2);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM findings WHERE ioc_type IS NOT"
+					    " NULL"),
+		0);
+	/* the recon message of version 1 (no traits) still seeds a campaign */
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM campaigns"), 1);
+	/* opened by a vigil that knows only version 1, the migrated file is refused */
 	st = NULL;
-	assert_int_equal(store__open_with(&st, f->path, steps, 2), 0);
-	assert_int_equal(vigil_store_schema_version(st), 2);
-	/* the handle still records into the migrated schema */
-	assert_int_equal(vigil_store_record_message(st, m, 0), 0);
-	vigil_store_close(st);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM messages WHERE campaign IS NULL"),
-		1);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM campaigns"), 0);
-	/* opened by this vigil (version 1), the migrated file is refused */
-	st = NULL;
-	assert_int_equal(store__open_with(&st, f->path, steps, 1), VIGIL_ECONFIG);
+	assert_int_equal(store__open_with(&st, f->path, store__migrations, 1), VIGIL_ECONFIG);
+	assert_non_null(strstr(vigil_store_error(st), "newer"));
 	vigil_store_close(st);
 	vigil_message_free(m);
 }
@@ -265,7 +275,7 @@ static void store_migration_from_v1_applies(void **state)
 static void store_failed_migration_keeps_previous_version(void **state)
 {
 	fixture *f = *state;
-	vigil_store_close(open_store(f));
+	make_v1_file(f);
 	store__migration steps[] = {store__migrations[0],
 		{2, "CREATE TABLE half (a INTEGER); INSERT INTO no_such_table VALUES (1);"}};
 	vigil_store *st = NULL;
@@ -277,6 +287,7 @@ static void store_failed_migration_keeps_previous_version(void **state)
 	assert_int_equal(query_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name ="
 					    " 'half'"),
 		0);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM messages"), 1);
 }
 
 /* ---- messages ----------------------------------------------------------- */
