@@ -488,6 +488,48 @@ const char *vigil_log_error(const vigil_log_reader *r);
 /* Closes and frees. NULL is fine. */
 void vigil_log_free(vigil_log_reader *r);
 
+/* ---- logs against campaigns (docs/campaigns.md) ----------------------- */
+
+/* An open of a campaign's tracker, as vigil_store_logs_ingest() reports it.
+ * Strings are borrowed for the callback. */
+typedef struct vigil_open_info {
+	int64_t campaign;
+	const char *recipient;  /* NULL when nobody can be named */
+	const char *message_id; /* of the message whose tracker it was, when known */
+	int64_t time;           /* seconds since the epoch, UTC */
+	const char *client_ip;
+	const char *url;        /* the URL requested, or the name looked up (DNS) */
+	const char *kind;       /* "http" or "dns" */
+	const char *confidence; /* "exact": the URL or its token is one message's;
+	                         * "probable": named through the client address of an
+	                         * exact open of the same campaign nearby in time;
+	                         * "possible": the campaign's tracker, nobody named */
+} vigil_open_info;
+
+/* What one log gave. The callbacks (may be NULL) see each open and each
+ * relay login found, in log order for logins and exact opens, at the end
+ * for the others (they wait for the whole log's exact opens). */
+typedef struct vigil_logs_result {
+	uint64_t events;       /* events read */
+	uint64_t opens;        /* opens found (also those recorded by an earlier run) */
+	uint64_t new_opens;    /* of which recorded for the first time */
+	uint64_t relay_logins; /* logins from relay-list or intel addresses */
+	uint64_t unattributed; /* tracker hits past the memory cap, not recorded */
+	void (*on_open)(void *ud, const vigil_open_info *open);
+	void (*on_login)(void *ud, const vigil_log_event *login, const char *matched);
+	void *ud;
+} vigil_logs_result;
+
+/* Reads the whole log `r` (named `log` in the store) against the store's
+ * campaigns and records, in one transaction, the opens of their trackers
+ * (web requests and DNS look-ups) and the logins from addresses on ctx's
+ * relay list or its intel IP indicators (ctx may be NULL: no logins then).
+ * Recording is idempotent: the same log read twice adds nothing. Returns 0,
+ * the reader's error (VIGIL_EIO, VIGIL_EPARSE: nothing of this log is kept)
+ * or a database error. */
+int vigil_store_logs_ingest(vigil_store *st, const vigil_ctx *ctx, vigil_log_reader *r,
+	const char *log, vigil_logs_result *res);
+
 #ifdef __cplusplus
 }
 #endif

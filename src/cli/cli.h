@@ -41,6 +41,11 @@ typedef struct cli_ctx_opts {
 	vigil_feed_format feed_fmt[256];
 	size_t n_feeds;
 	bool validity, quiet, hunt_mode;
+	/* When set, its stored indicators are loaded too (vigil logs). */
+	vigil_store *intel_store;
+	/* When set, errors and warnings go here instead of stderr (a daemon's
+	 * log: the milter's reload). */
+	void (*report)(void *ud, const char *message);
 } cli_ctx_opts;
 
 /* Takes one option of the shared set: -c/--config, -m/-p/-r lists,
@@ -53,10 +58,10 @@ int cli_ctx_option(cli_ctx_opts *o, int opt, const char *arg);
  * when out of memory); 0 on success. */
 int cli_ctx_open(vigil_ctx **out, const cli_ctx_opts *o);
 
-/* intel.c: "auto", "stix", "misp", "freetext"; 0 or -1 */
-int cli_parse_feed_format(const char *s, vigil_feed_format *out);
-
 /* campaigns.c: a campaign id (a positive number); 0 or -1 */
 int cli_parse_campaign_id(const char *s, int64_t *out);
+
+/* intel.c: "auto", "stix", "misp", "freetext"; 0 or -1 */
+int cli_parse_feed_format(const char *s, vigil_feed_format *out);
 
 #endif

@@ -71,7 +71,9 @@ int cli_ctx_open(vigil_ctx **out, const cli_ctx_opts *o)
 		fprintf(stderr, "vigil %s: cannot start: %s\n", o->command, vigil_strerror(rc));
 		return CLI_FATAL;
 	}
-	if (!o->quiet)
+	if (o->report)
+		vigil_ctx_set_warning_handler(ctx, o->report, NULL);
+	else if (!o->quiet)
 		vigil_ctx_set_warning_handler(ctx, warn_stderr, (void *)o->command);
 	vigil_ctx_set_intel_validity(ctx, o->validity);
 	vigil_ctx_set_hunt_mode(ctx, o->hunt_mode);
@@ -84,11 +86,16 @@ int cli_ctx_open(vigil_ctx **out, const cli_ctx_opts *o)
 		rc = vigil_ctx_load_rules(ctx, o->rules[i]);
 	for (size_t i = 0; rc == 0 && i < o->n_feeds; i++)
 		rc = vigil_ctx_load_intel(ctx, o->feeds[i], o->feed_fmt[i]);
+	if (rc == 0 && o->intel_store)
+		rc = vigil_ctx_load_intel_from_store(ctx, o->intel_store);
 	if (rc == 0)
 		rc = vigil_ctx_ready(ctx);
 	if (rc != 0) {
-		fprintf(stderr, "vigil %s: %s\n", o->command,
-			*vigil_ctx_error(ctx) ? vigil_ctx_error(ctx) : vigil_strerror(rc));
+		const char *why = *vigil_ctx_error(ctx) ? vigil_ctx_error(ctx) : vigil_strerror(rc);
+		if (o->report)
+			o->report(NULL, why);
+		else
+			fprintf(stderr, "vigil %s: %s\n", o->command, why);
 		vigil_ctx_free(ctx);
 		return rc == VIGIL_ENOMEM ? CLI_FATAL : CLI_USAGE;
 	}

@@ -25,6 +25,8 @@ static void usage(FILE *fp)
 	      "  intel import FEED...   store threat-intel indicators (STIX, MISP, text)\n"
 	      "  intel list             show the stored indicators\n"
 	      "  campaigns [show ID]    group stored messages into campaigns and list them\n"
+	      "  logs LOG...            opens of campaign trackers and logins from relays,\n"
+	      "                         from proxy, DNS and mail server logs\n"
 	      "\n"
 	      "  vigil COMMAND --help   options of one command\n"
 	      "  vigil --version        the version\n",
@@ -54,6 +56,8 @@ int main(int argc, char **argv)
 		return cmd_intel(argc - 1, argv + 1);
 	if (strcmp(cmd, "campaigns") == 0)
 		return cmd_campaigns(argc - 1, argv + 1);
+	if (strcmp(cmd, "logs") == 0)
+		return cmd_logs(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;
