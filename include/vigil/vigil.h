@@ -477,7 +477,7 @@ int vigil_log_next(vigil_log_reader *r, vigil_log_event *out);
  * nothing was recognised (so far). */
 vigil_log_format vigil_log_detected(const vigil_log_reader *r);
 /* "auto", "squid", "combined", "bind", "dnsmasq", "postfix", "dovecot",
- * "syslog"; and back ((vigil_log_format)-1 for an unknown name). */
+ * "syslog"; and back ((vigil_log_format)-1 for an unknown name or NULL). */
 const char *vigil_log_format_name(vigil_log_format f);
 vigil_log_format vigil_log_format_from_name(const char *name);
 /* Lines skipped as malformed, and lines read, so far. */
