@@ -530,6 +530,185 @@ typedef struct vigil_logs_result {
 int vigil_store_logs_ingest(vigil_store *st, const vigil_ctx *ctx, vigil_log_reader *r,
 	const char *log, vigil_logs_result *res);
 
+/* ---- reports ---------------------------------------------------------- */
+
+/* Reports on campaigns for CERTs and analysts; docs/reports.md. */
+typedef enum vigil_report_format {
+	VIGIL_REPORT_STIX = 1, /* a STIX 2.1 bundle */
+	VIGIL_REPORT_MISP = 2, /* MISP event JSON: {"Event": ...} for one campaign,
+	                        * {"response": [events]} for several */
+	VIGIL_REPORT_CSV = 3,  /* RFC 4180, one row per campaign, message and recipient */
+	VIGIL_REPORT_HTML = 4, /* one self-contained page that loads nothing remote */
+} vigil_report_format;
+
+/* Traffic Light Protocol level. AMBER is 0: a zeroed options struct is amber. */
+typedef enum vigil_report_tlp {
+	VIGIL_TLP_AMBER = 0,
+	VIGIL_TLP_CLEAR = 1, /* TLP:CLEAR; STIX 2.1's predefined marking calls it WHITE */
+	VIGIL_TLP_GREEN = 2,
+	VIGIL_TLP_RED = 3,
+} vigil_report_tlp;
+
+/* Report options; a zeroed struct, or NULL, means the defaults. */
+typedef struct vigil_report_options {
+	const char *org_name; /* the reporting organisation (STIX identity, MISP
+	                       * Orgc); NULL: "vigil" */
+	const char *title;    /* NULL: made from the campaign names */
+	vigil_report_tlp tlp;
+	bool omit_targets;    /* leave the targeted people out of STIX and MISP
+	                       * (CSV and HTML are about them and always list them) */
+} vigil_report_options;
+
+/* Writes a report on `campaigns_json`, a JSON array of campaign documents
+ * (docs/campaigns.md) as UTF-8 text, to fp. `now` is the report's time in
+ * seconds since the epoch, so the same input gives the same bytes; ids are
+ * name-based UUIDs, so a report written again carries the same ids. Returns
+ * 0, VIGIL_EPARSE (the documents are not what they should be), VIGIL_EIO
+ * (writing failed), VIGIL_EINVAL or VIGIL_ENOMEM; the detail goes to `err`
+ * (may be NULL) as a NUL-terminated line cut to err_size bytes. */
+int vigil_report_write(FILE *fp, vigil_report_format fmt, const char *campaigns_json,
+	int64_t now, const vigil_report_options *opt, char *err, size_t err_size);
+
+/* ---- logs ------------------------------------------------------------- */
+
+/* Reading the logs that say who opened what and who logged in from where:
+ * web proxy and server logs, DNS query logs and mail login logs, one event
+ * per line that records one. Formats, detection, times and limits:
+ * docs/logs.md. A reader is used by one thread at a time. */
+typedef enum vigil_log_format {
+	VIGIL_LOG_AUTO = 0,     /* detect from the content */
+	VIGIL_LOG_SQUID = 1,    /* squid's native access.log */
+	VIGIL_LOG_COMBINED = 2, /* Common/Combined Log Format (Apache, nginx), vhost_combined */
+	VIGIL_LOG_BIND = 3,     /* BIND's query log (its own file, or named's syslog lines) */
+	VIGIL_LOG_DNSMASQ = 4,  /* dnsmasq's log-queries lines (syslog or its own file) */
+	VIGIL_LOG_POSTFIX = 5,  /* Postfix smtpd SASL logins (syslog or maillog_file) */
+	VIGIL_LOG_DOVECOT = 6,  /* Dovecot login processes (syslog or its own log file) */
+	VIGIL_LOG_SYSLOG = 7,   /* a syslog file: every line of the four above, by program */
+} vigil_log_format;
+
+typedef enum vigil_log_event_kind {
+	VIGIL_LOG_EVENT_HTTP = 1,  /* a web request (proxy or server log) */
+	VIGIL_LOG_EVENT_DNS = 2,   /* a DNS query */
+	VIGIL_LOG_EVENT_LOGIN = 3, /* a mail login attempt (SASL, IMAP, POP3) */
+} vigil_log_event_kind;
+
+/* One event. Strings are borrowed: valid until the next vigil_log_next() or
+ * vigil_log_free(); NULL when the line does not have them. */
+typedef struct vigil_log_event {
+	vigil_log_event_kind kind;
+	int64_t time;          /* seconds since the epoch, UTC */
+	const char *client_ip; /* canonical text (inet_ntop; IPv4-mapped IPv6 as IPv4);
+	                        * NULL when not logged or logged as a host name */
+	const char *url;       /* HTTP: the URL as requested: absolute (scheme://host/path?query)
+	                        * in proxy logs; in server logs the target made absolute
+	                        * with the logged virtual host when there is one, else the
+	                        * path as logged; CONNECT: "host:port" */
+	const char *host;      /* HTTP host or DNS query name: lower case, no port, no
+	                        * brackets, no trailing dot; NULL for a bare path */
+	const char *method;    /* HTTP: "GET", ...; DNS: the query type "A", "AAAA",
+	                        * "TYPE65"; LOGIN: the SASL mechanism ("PLAIN") if logged */
+	int status;            /* HTTP status, 0 when none */
+	const char *user_agent; /* HTTP, when logged */
+	const char *account;   /* LOGIN: the user name (NULL when a failure does not say);
+	                        * HTTP: the authenticated user when logged */
+	const char *service;   /* LOGIN: "smtp", "submission", "submissions", "imap",
+	                        * "pop3", "managesieve" */
+	bool success;          /* LOGIN: authenticated; others: true */
+	uint64_t line;         /* 1-based line number in the file */
+} vigil_log_event;
+
+typedef struct vigil_log_reader vigil_log_reader;
+
+/* Opens a log read-only: a path or "-" (standard input). Compressed logs
+ * (gzip, by their magic, whatever the name) are inflated as they are read.
+ * With VIGIL_LOG_AUTO the format is detected from the first non-empty lines
+ * (VIGIL_LOG_DETECT_LINES); a forced format takes only its lines (POSTFIX on
+ * a syslog file: Postfix's lines). Memory is bounded (a buffer of
+ * VIGIL_MAX_LOG_LINE plus 256 KiB), whatever the file's size. Like
+ * vigil_source_open(), a handle is stored in *out even when it fails
+ * (VIGIL_EIO: cannot be opened, a directory) so that vigil_log_error() can
+ * say why; it then yields VIGIL_EDONE. *out is NULL only on VIGIL_ENOMEM or
+ * VIGIL_EINVAL. */
+int vigil_log_open(vigil_log_reader **out, const char *path, vigil_log_format fmt);
+/* Times written without a zone (BIND, BSD syslog, RFC 3339 without an
+ * offset, dnsmasq, Dovecot's log file) are in this zone: "UTC" (the
+ * default; the process's TZ is never used), a fixed offset "+01:00" /
+ * "-0700", or an IANA name ("Europe/Paris") read from $TZDIR or
+ * /usr/share/zoneinfo. Returns 0 or VIGIL_EINVAL / VIGIL_EPARSE with the
+ * reason in vigil_log_error(); call before reading. */
+int vigil_log_set_timezone(vigil_log_reader *r, const char *zone);
+/* BSD syslog stamps ("Nov 22 07:28:58") have no year. By default it is the
+ * current year, or the one before for a stamp that would be more than a day
+ * in the future. With `year` (1..9999) it is the year of the first such
+ * line, moving on where the months wrap from December to January. 0 goes
+ * back to the default. Returns 0 or VIGIL_EINVAL; call before reading. */
+int vigil_log_set_year(vigil_log_reader *r, int year);
+/* The next event: 0, VIGIL_EDONE at the end (and ever after), or once, after
+ * the lines before it, VIGIL_EIO (a read failed) or VIGIL_EPARSE (damaged or
+ * truncated gzip data). Lines that are not events (other daemons' messages,
+ * blank lines, "#" comments) are skipped silently; lines of the format that
+ * are malformed, longer than VIGIL_MAX_LOG_LINE, or binary junk are skipped
+ * and counted. Before the format is known (AUTO, nothing recognised yet)
+ * each line is tried against every format, and lines that none recognises
+ * are skipped without being counted. */
+int vigil_log_next(vigil_log_reader *r, vigil_log_event *out);
+/* The format in effect: the forced one, the detected one, or AUTO when
+ * nothing was recognised (so far). */
+vigil_log_format vigil_log_detected(const vigil_log_reader *r);
+/* "auto", "squid", "combined", "bind", "dnsmasq", "postfix", "dovecot",
+ * "syslog"; and back ((vigil_log_format)-1 for an unknown name or NULL). */
+const char *vigil_log_format_name(vigil_log_format f);
+vigil_log_format vigil_log_format_from_name(const char *name);
+/* Lines skipped as malformed, and lines read, so far. */
+uint64_t vigil_log_malformed(const vigil_log_reader *r);
+uint64_t vigil_log_lines(const vigil_log_reader *r);
+/* Detail of the last error ("<path>: <reason>"), or "" when none. */
+const char *vigil_log_error(const vigil_log_reader *r);
+/* Closes and frees. NULL is fine. */
+void vigil_log_free(vigil_log_reader *r);
+
+/* ---- logs against campaigns (docs/campaigns.md) ----------------------- */
+
+/* An open of a campaign's tracker, as vigil_store_logs_ingest() reports it.
+ * Strings are borrowed for the callback. */
+typedef struct vigil_open_info {
+	int64_t campaign;
+	const char *recipient;  /* NULL when nobody can be named */
+	const char *message_id; /* of the message whose tracker it was, when known */
+	int64_t time;           /* seconds since the epoch, UTC */
+	const char *client_ip;
+	const char *url;        /* the URL requested, or the name looked up (DNS) */
+	const char *kind;       /* "http" or "dns" */
+	const char *confidence; /* "exact": the URL or its token is one message's;
+	                         * "probable": named through the client address of an
+	                         * exact open of the same campaign nearby in time;
+	                         * "possible": the campaign's tracker, nobody named */
+} vigil_open_info;
+
+/* What one log gave. The callbacks (may be NULL) see each open and each
+ * relay login found, in log order for logins and exact opens, at the end
+ * for the others (they wait for the whole log's exact opens). */
+typedef struct vigil_logs_result {
+	uint64_t events;       /* events read */
+	uint64_t opens;        /* opens found (also those recorded by an earlier run) */
+	uint64_t new_opens;    /* of which recorded for the first time */
+	uint64_t relay_logins; /* logins from relay-list or intel addresses */
+	uint64_t unattributed; /* tracker hits past the memory cap, not recorded */
+	void (*on_open)(void *ud, const vigil_open_info *open);
+	void (*on_login)(void *ud, const vigil_log_event *login, const char *matched);
+	void *ud;
+} vigil_logs_result;
+
+/* Reads the whole log `r` (named `log` in the store) against the store's
+ * campaigns and records, in one transaction, the opens of their trackers
+ * (web requests and DNS look-ups) and the logins from addresses on ctx's
+ * relay list or its intel IP indicators (ctx may be NULL: no logins then).
+ * Recording is idempotent: the same log read twice adds nothing. Returns 0,
+ * the reader's error (VIGIL_EIO, VIGIL_EPARSE: nothing of this log is kept)
+ * or a database error. */
+int vigil_store_logs_ingest(vigil_store *st, const vigil_ctx *ctx, vigil_log_reader *r,
+	const char *log, vigil_logs_result *res);
+
 #ifdef __cplusplus
 }
 #endif
