@@ -111,6 +111,36 @@ size_t vigil_ctx_intel_count(const vigil_ctx *ctx);
 int vigil_ctx_ready(vigil_ctx *ctx);
 const char *vigil_ctx_error(const vigil_ctx *ctx);
 
+/* What `vigil milter` does with each verdict, from the config file's
+ * [milter] group (docs/config.md); the built-in defaults without it. */
+typedef enum vigil_milter_action {
+	VIGIL_MILTER_ACCEPT = 0,     /* deliver, with the X-Vigil-* headers */
+	VIGIL_MILTER_TAG = 1,        /* deliver, headers and the Subject prefix */
+	VIGIL_MILTER_QUARANTINE = 2, /* copy to the quarantine Maildir, then
+	                              * discard or hold */
+	VIGIL_MILTER_REJECT = 3,     /* refuse with 550 5.7.1 */
+} vigil_milter_action;
+
+typedef struct vigil_milter_settings {
+	vigil_milter_action action[5]; /* indexed by vigil_verdict */
+	const char *subject_prefix;    /* "" for none */
+	const char *quarantine_dir;    /* a Maildir (made when absent) */
+	bool quarantine_hold;          /* after the copy, hold in the MTA's
+	                                * queue (smfi_quarantine) rather than
+	                                * discard */
+	bool fallback_accept;          /* on error, limit or time-out: accept
+	                                * untouched rather than tempfail */
+	size_t max_message_bytes;      /* larger messages get the fallback */
+	unsigned time_budget_ms;       /* a slower scan gets the fallback */
+	const char *reject_reply;      /* the text after "550 5.7.1 " */
+	const char *socket;            /* when no --socket is given */
+	int log;                       /* 0 auto (stderr in the foreground, else
+	                                * syslog), 1 stderr, 2 syslog */
+} vigil_milter_settings;
+
+/* Borrowed from ctx; the defaults until a config file changes them. */
+const vigil_milter_settings *vigil_ctx_milter_settings(const vigil_ctx *ctx);
+
 /* ---- scanner ---------------------------------------------------------- */
 
 int vigil_scanner_new(vigil_scanner **out, const vigil_ctx *ctx);

@@ -24,6 +24,8 @@ static void usage(FILE *fp)
 	      "                 hits in the store; resumable\n"
 	      "  intel import FEED...   store threat-intel indicators (STIX, MISP, text)\n"
 	      "  intel list             show the stored indicators\n"
+	      "  milter         judge mail inline for Postfix or Sendmail (libmilter):\n"
+	      "                 tag, quarantine or reject by verdict\n"
 	      "  campaigns [show ID]    group stored messages into campaigns and list them\n"
 	      "  logs LOG...            opens of campaign trackers and logins from relays,\n"
 	      "                         from proxy, DNS and mail server logs\n"
@@ -54,6 +56,8 @@ int main(int argc, char **argv)
 		return cmd_hunt(argc - 1, argv + 1);
 	if (strcmp(cmd, "intel") == 0)
 		return cmd_intel(argc - 1, argv + 1);
+	if (strcmp(cmd, "milter") == 0)
+		return cmd_milter(argc - 1, argv + 1);
 	if (strcmp(cmd, "campaigns") == 0)
 		return cmd_campaigns(argc - 1, argv + 1);
 	if (strcmp(cmd, "logs") == 0)

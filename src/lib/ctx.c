@@ -127,6 +127,11 @@ const char *vigil_ctx_error(const vigil_ctx *ctx)
 	return ctx->err;
 }
 
+const vigil_milter_settings *vigil_ctx_milter_settings(const vigil_ctx *ctx)
+{
+	return &ctx->cfg->milter;
+}
+
 /* Scratch bytes gumbo may take per document before it falls back to
  * malloc/free: an 8 MiB HTML part (VIGIL_MAX_HTML_BYTES) makes a tree of
  * ~10x its size, and since frees are no-ops the scratch also holds what gumbo

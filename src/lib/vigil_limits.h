@@ -13,6 +13,19 @@
  * memory a single hostile "message" (an mbox with no separators) can take. */
 #define VIGIL_MAX_MESSAGE_BYTES (128u * 1024 * 1024)
 
+/* The milter's default cap on one message it buffers ([milter] max_size).
+ * Postfix's own default message_size_limit is 10 MB and sites raise it to
+ * 25-50 MB; 50 MiB passes those, while a cap at all keeps one connection
+ * from holding a thread's memory without bound. Never above
+ * VIGIL_MAX_MESSAGE_BYTES. */
+#define VIGIL_MILTER_DEFAULT_MAX_BYTES (50u * 1024 * 1024)
+
+/* The milter's default time budget for one scan ([milter] time_budget, ms).
+ * Scans take milliseconds; Postfix waits 300 s for the end of a message
+ * (milter_content_timeout). 10 s flags a pathological message long before the
+ * MTA gives up, without tempfailing a message on a busy machine. */
+#define VIGIL_MILTER_DEFAULT_BUDGET_MS 10000
+
 /* Bytes of header block per message (all header fields together). Real mail
  * rarely passes 64 KiB even with long Received chains and DKIM signatures;
  * 1 MiB leaves room and stops header-bomb messages from costing CPU. */

@@ -141,6 +141,19 @@ vigil_config *config__new_default(void)
 	c->deception_threshold = 50;
 	c->token_deception_threshold = 15;
 	c->malicious_threshold = 100;
+	/* Reconnaissance and malicious mail never reach the inbox, but a copy is
+	 * kept for the analyst; suspicious mail is delivered marked. */
+	c->milter.action[VIGIL_VERDICT_CLEAN] = VIGIL_MILTER_ACCEPT;
+	c->milter.action[VIGIL_VERDICT_TRACKING] = VIGIL_MILTER_ACCEPT;
+	c->milter.action[VIGIL_VERDICT_SUSPICIOUS] = VIGIL_MILTER_TAG;
+	c->milter.action[VIGIL_VERDICT_RECON] = VIGIL_MILTER_QUARANTINE;
+	c->milter.action[VIGIL_VERDICT_MALICIOUS] = VIGIL_MILTER_QUARANTINE;
+	c->milter.subject_prefix = "";
+	c->milter.quarantine_dir = "/var/spool/vigil/quarantine";
+	c->milter.max_message_bytes = VIGIL_MILTER_DEFAULT_MAX_BYTES;
+	c->milter.time_budget_ms = VIGIL_MILTER_DEFAULT_BUDGET_MS;
+	c->milter.reject_reply = "Message refused by content policy";
+	c->milter.socket = "inet:8894@127.0.0.1";
 	return c;
 }
 
@@ -173,6 +186,9 @@ vigil_config *config__staging(const vigil_config *cfg)
 		s->token_deception_threshold = cfg->token_deception_threshold;
 		s->intel_recon = cfg->intel_recon;
 		s->malicious_threshold = cfg->malicious_threshold;
+		/* Strings stay valid: cfg's arena outlives the staging config,
+		 * and what the merge takes from it lands in the same arena. */
+		s->milter = cfg->milter;
 	}
 	return s;
 }
@@ -306,6 +322,7 @@ int config__merge(vigil_config *dst, vigil_config *src)
 	dst->token_deception_threshold = src->token_deception_threshold;
 	dst->intel_recon = src->intel_recon;
 	dst->malicious_threshold = src->malicious_threshold;
+	dst->milter = src->milter;
 	if (src->path)
 		dst->path = src->path;
 	d->own_domains_given = d->own_domains_given || s->own_domains_given;
@@ -406,7 +423,7 @@ const vigil_member *config__member(const vigil_config *cfg, const char *address)
 
 /* ---- the config file ------------------------------------------------- */
 
-typedef enum { V_PATH, V_PATHS, V_LIST, V_INT } value_kind;
+typedef enum { V_PATH, V_PATHS, V_LIST, V_INT, V_MILTER } value_kind;
 
 typedef struct known_key {
 	const char *group, *key;
@@ -427,6 +444,20 @@ static const known_key known_keys[] = {
 	{"verdict", "token_deception", V_INT},
 	{"verdict", "malicious", V_INT},
 	{"verdict", "intel", V_LIST},
+	{"milter", "clean", V_MILTER},
+	{"milter", "tracking", V_MILTER},
+	{"milter", "suspicious", V_MILTER},
+	{"milter", "recon", V_MILTER},
+	{"milter", "malicious", V_MILTER},
+	{"milter", "subject_prefix", V_MILTER},
+	{"milter", "quarantine", V_MILTER},
+	{"milter", "after_quarantine", V_MILTER},
+	{"milter", "fallback", V_MILTER},
+	{"milter", "max_size", V_MILTER},
+	{"milter", "time_budget", V_MILTER},
+	{"milter", "reject_reply", V_MILTER},
+	{"milter", "socket", V_MILTER},
+	{"milter", "log", V_MILTER},
 };
 
 /* What one file load carries around. */
@@ -718,11 +749,132 @@ static int apply_rule_paths(file_load *L, char **items)
 	return 0;
 }
 
+/* One word of `words` (NULL-terminated): its index in *out. */
+static int word_value(file_load *L, const char *group, const char *key,
+	const char *const *words, const char *what, int *out)
+{
+	char *raw;
+	int rc = raw_value(L, group, key, &raw);
+	if (rc)
+		return rc;
+	char *t = g_strstrip(raw);
+	for (int i = 0; words[i]; i++)
+		if (strcmp(t, words[i]) == 0) {
+			*out = i;
+			g_free(raw);
+			return 0;
+		}
+	rc = fail_at(L, VIGIL_ECONFIG, group, key, "%s: '%s' is not %s", key, t, what);
+	g_free(raw);
+	return rc;
+}
+
+/* A string setting kept as written, blanks around it cut. */
+static int text_value(file_load *L, const char *group, const char *key, size_t max,
+	const char **out)
+{
+	char *raw;
+	int rc = raw_value(L, group, key, &raw);
+	if (rc)
+		return rc;
+	char *t = g_strstrip(raw);
+	/* These end up in SMTP replies and headers: one line of printable
+	 * text, or a header injection waits in the config file. */
+	for (const char *p = t; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			g_free(raw);
+			return fail_at(L, VIGIL_ECONFIG, group, key,
+				"%s: control characters are not allowed", key);
+		}
+	if (strlen(t) > max) {
+		g_free(raw);
+		return fail_at(L, VIGIL_ECONFIG, group, key, "%s: longer than %zu bytes", key, max);
+	}
+	*out = vigil_arena_strdup(L->c->arena, t);
+	g_free(raw);
+	return *out ? 0 : VIGIL_ENOMEM;
+}
+
+/* One key of [milter]. */
+static int apply_milter(file_load *L, const char *key)
+{
+	static const char *const actions[] = {"accept", "tag", "quarantine", "reject", NULL};
+	static const char *const verdicts[] = {"clean", "tracking", "suspicious", "recon",
+		"malicious", NULL};
+	vigil_milter_settings *m = &L->c->milter;
+	const char *g = "milter";
+	int v, rc;
+	for (int i = 0; verdicts[i]; i++)
+		if (strcmp(key, verdicts[i]) == 0) {
+			if ((rc = word_value(L, g, key, actions, "accept, tag, quarantine or reject",
+				     &v)))
+				return rc;
+			m->action[i] = (vigil_milter_action)v;
+			return 0;
+		}
+	if (strcmp(key, "after_quarantine") == 0) {
+		static const char *const w[] = {"discard", "hold", NULL};
+		if ((rc = word_value(L, g, key, w, "discard or hold", &v)))
+			return rc;
+		m->quarantine_hold = v == 1;
+	} else if (strcmp(key, "fallback") == 0) {
+		static const char *const w[] = {"tempfail", "accept", NULL};
+		if ((rc = word_value(L, g, key, w, "tempfail or accept", &v)))
+			return rc;
+		m->fallback_accept = v == 1;
+	} else if (strcmp(key, "log") == 0) {
+		static const char *const w[] = {"auto", "stderr", "syslog", NULL};
+		if ((rc = word_value(L, g, key, w, "auto, stderr or syslog", &v)))
+			return rc;
+		m->log = v;
+	} else if (strcmp(key, "max_size") == 0) {
+		/* Below 64 KiB ordinary mail with one small attachment would
+		 * already get the fallback. */
+		if ((rc = int_value(L, g, key, 64 * 1024, (int)VIGIL_MAX_MESSAGE_BYTES, &v)))
+			return rc;
+		m->max_message_bytes = (size_t)v;
+	} else if (strcmp(key, "time_budget") == 0) {
+		if ((rc = int_value(L, g, key, 10, 600000, &v)))
+			return rc;
+		m->time_budget_ms = (unsigned)v;
+	} else if (strcmp(key, "subject_prefix") == 0) {
+		return text_value(L, g, key, 64, &m->subject_prefix);
+	} else if (strcmp(key, "reject_reply") == 0) {
+		if ((rc = text_value(L, g, key, 200, &m->reject_reply)))
+			return rc;
+		if (!*m->reject_reply)
+			return fail_at(L, VIGIL_ECONFIG, g, key, "%s: must not be empty", key);
+	} else if (strcmp(key, "socket") == 0) {
+		if ((rc = text_value(L, g, key, 200, &m->socket)))
+			return rc;
+		if (strncmp(m->socket, "inet:", 5) != 0 && strncmp(m->socket, "inet6:", 6) != 0 &&
+			strncmp(m->socket, "unix:", 5) != 0 && strncmp(m->socket, "local:", 6) != 0)
+			return fail_at(L, VIGIL_ECONFIG, g, key,
+				"%s: '%s' is not inet:PORT@HOST, inet6:PORT@HOST or unix:PATH", key,
+				m->socket);
+	} else if (strcmp(key, "quarantine") == 0) {
+		const char *dir;
+		if ((rc = text_value(L, g, key, 1024, &dir)))
+			return rc;
+		if (!*dir)
+			return fail_at(L, VIGIL_ECONFIG, g, key, "%s: must name a folder", key);
+		char *full = g_path_is_absolute(dir) ? g_strdup(dir)
+						     : g_build_filename(L->dir, dir, NULL);
+		m->quarantine_dir = vigil_arena_strdup(L->c->arena, full);
+		g_free(full);
+		if (!m->quarantine_dir)
+			return VIGIL_ENOMEM;
+	}
+	return 0;
+}
+
 /* Applies one known key. */
 static int apply_key(file_load *L, const known_key *k)
 {
 	const char *g = k->group, *key = k->key;
 	int rc = 0;
+	if (k->kind == V_MILTER)
+		return apply_milter(L, key);
 	if (k->kind == V_INT) {
 		int v;
 		if ((rc = int_value(L, g, key, 1, THRESHOLD_MAX, &v)))
@@ -792,7 +944,7 @@ static int apply_weights(file_load *L)
 static int check_names(file_load *L)
 {
 	static const char *const groups[] = {"organisation", "identities", "relays", "trackers",
-		"rules", "weights", "verdict"};
+		"rules", "weights", "verdict", "milter"};
 	char **gs = g_key_file_get_groups(L->kf, NULL);
 	int rc = 0;
 	for (size_t i = 0; gs[i] && rc == 0; i++) {

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "util/arena.h"
+#include "vigil/vigil.h"
 
 /* ---- sets of networks (netset.c) ------------------------------------- */
 
@@ -90,6 +91,10 @@ typedef struct vigil_config {
 	int token_deception_threshold;
 	int malicious_threshold; /* score of malicious findings that makes it malicious */
 	bool intel_recon;        /* threat-intel hits make a message recon, not malicious */
+
+	/* [milter]: read only by the milter front end; strings in the arena
+	 * or static */
+	vigil_milter_settings milter;
 } vigil_config;
 
 /* The built-in defaults with no lists; never NULL unless out of memory. */
