@@ -47,7 +47,7 @@ const char *logs__host(vigil_log_reader *r, const char *s, size_t n)
 		if (colon && !memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)))
 			n = (size_t)(colon - s);
 	}
-	if (n > 0 && s[n - 1] == '.')
+	while (n > 0 && s[n - 1] == '.')
 		n--;
 	if (n == 0 || n > VIGIL_MAX_LOG_LINE)
 		return NULL;
@@ -288,7 +288,12 @@ logs_result logs__combined(vigil_log_reader *r, char *line, size_t len, vigil_lo
 	const char *host = logs__host(r, vhost, strlen(vhost));
 	if (!host)
 		return LOGS_MALFORMED;
-	const char *colon = strrchr(vhost, ':');
+	/* The port: after "]" of [v6]:port, or after the only colon. */
+	const char *colon = vhost[0] == '[' ? strchr(vhost, ']') : strchr(vhost, ':');
+	if (colon && vhost[0] == '[')
+		colon = colon[1] == ':' ? colon + 1 : NULL;
+	else if (colon && strchr(colon + 1, ':'))
+		colon = NULL; /* a bare IPv6 address */
 	bool tls = colon && !strcmp(colon, ":443");
 	size_t hl = strlen(host), tl = strlen(target);
 	if (hl + tl + 16 > VIGIL_MAX_LOG_LINE + 64)
@@ -303,7 +308,7 @@ logs_result logs__combined(vigil_log_reader *r, char *line, size_t len, vigil_lo
 	u += hl;
 	if (v6)
 		*u++ = ']';
-	if (colon && !v6 && strcmp(colon, ":443") && strcmp(colon, ":80")) {
+	if (colon && strcmp(colon, ":443") && strcmp(colon, ":80")) {
 		size_t cl = strlen(colon);
 		memcpy(u, colon, cl);
 		u += cl;
