@@ -168,6 +168,8 @@ typedef struct vigil_finding {
 	const char *ioc_type;   /* "domain", "url", "email", "ipv4", ... */
 	const char *ioc_value;
 	const char *ioc_source; /* the feed it came from */
+	/* impersonation findings: the protected outlet or person imitated */
+	const char *about;
 } vigil_finding;
 
 typedef VIGIL_VEC(vigil_finding) vigil_finding_vec;

@@ -7,6 +7,8 @@
 #define VIGIL_DETECT_H
 
 #include "config/config.h"
+#include <stdarg.h>
+
 #include "message.h"
 #include "scanner.h"
 
@@ -18,6 +20,12 @@
 int finding__add(vigil_message *msg, const vigil_config *cfg, const char *detector,
 	const char *id, vigil_finding_class cls, int default_score, const char *artifact,
 	const char *value, const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+/* The same with a va_list, and `about`: the protected outlet or person an
+ * impersonation finding says the message imitates (NULL otherwise). */
+int finding__vadd(vigil_message *msg, const vigil_config *cfg, const char *detector,
+	const char *id, vigil_finding_class cls, int default_score, const char *artifact,
+	const char *value, const char *about, const char *fmt, va_list ap)
+	__attribute__((format(printf, 10, 0)));
 
 /* Each returns 0 or VIGIL_ENOMEM. */
 int detect__tracker(vigil_message *msg, vigil_scanner *sc);       /* tracker.c */

@@ -9,9 +9,9 @@
 #include "detect/detect.h"
 #include "vigil_limits.h"
 
-int finding__add(vigil_message *msg, const vigil_config *cfg, const char *detector,
+int finding__vadd(vigil_message *msg, const vigil_config *cfg, const char *detector,
 	const char *id, vigil_finding_class cls, int default_score, const char *artifact,
-	const char *value, const char *fmt, ...)
+	const char *value, const char *about, const char *fmt, va_list ap)
 {
 	int score = config__weight(cfg, id, default_score);
 	if (score == 0)
@@ -28,10 +28,7 @@ int finding__add(vigil_message *msg, const vigil_config *cfg, const char *detect
 		return 0;
 
 	char reason[512];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
 
 	vigil_finding *f = VIGIL_VEC_PUSH(msg->arena, &msg->findings);
 	if (!f)
@@ -43,9 +40,22 @@ int finding__add(vigil_message *msg, const vigil_config *cfg, const char *detect
 	f->artifact = artifact;
 	f->value = vigil_arena_strdup(msg->arena, value);
 	f->reason = vigil_arena_strdup(msg->arena, reason);
-	if ((value && !f->value) || !f->reason)
+	f->about = about ? vigil_arena_strdup(msg->arena, about) : NULL;
+	if ((value && !f->value) || !f->reason || (about && !f->about))
 		return VIGIL_ENOMEM;
 	return 0;
+}
+
+int finding__add(vigil_message *msg, const vigil_config *cfg, const char *detector,
+	const char *id, vigil_finding_class cls, int default_score, const char *artifact,
+	const char *value, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = finding__vadd(msg, cfg, detector, id, cls, default_score, artifact, value, NULL,
+		fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int detect__all(vigil_message *msg, vigil_scanner *sc)

@@ -77,6 +77,23 @@ struct imp_cache {
 /* Longest host looked at: DNS caps names at 253 bytes. */
 #define IMP_MAX_HOST 253
 
+/* An impersonation finding that names who is imitated (`who`, a protected
+ * outlet or person: campaigns list them). As finding__add(). */
+static int claim(vigil_message *msg, const vigil_config *cfg, const char *who, const char *id,
+	vigil_finding_class cls, int score, const char *artifact, const char *value,
+	const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+static int claim(vigil_message *msg, const vigil_config *cfg, const char *who, const char *id,
+	vigil_finding_class cls, int score, const char *artifact, const char *value,
+	const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = finding__vadd(msg, cfg, "impersonation", id, cls, score, artifact, value, who,
+		fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 /* Edit distance allowed for a folded label of `len` letters: one for
  * ordinary names, two once the name is long enough that two changes still
  * leave it recognisable (and rarely make another real word). */
@@ -611,17 +628,17 @@ static int check_claims(const imp_scan *s)
 		/* One finding per claim: on free-mail the more specific id, so the
 		 * same claim is not counted twice. */
 		if (free_mail)
-			return finding__add(msg, s->cfg, "impersonation", "impersonation.freemail-outlet",
+			return claim(msg, s->cfg, outlet->name, "impersonation.freemail-outlet",
 				VIGIL_CLASS_DECEPTION, 50, "from", value,
 				"The sender names the outlet %s in its %s but writes from the free-mail "
 				"provider %s.", outlet->name, where, s->from_reg);
-		return finding__add(msg, s->cfg, "impersonation", "impersonation.display-name",
+		return claim(msg, s->cfg, outlet->name, "impersonation.display-name",
 			VIGIL_CLASS_DECEPTION, 60, "from", value,
 			"The sender names the outlet %s in its %s but writes from %s, not %s.",
 			outlet->name, where, s->from_reg, outlet->domain ? outlet->domain : "its domain");
 	}
 	if (shown && !signed_by(s, shown->domain))
-		return finding__add(msg, s->cfg, "impersonation", "impersonation.display-name",
+		return claim(msg, s->cfg, shown->owner, "impersonation.display-name",
 			VIGIL_CLASS_DECEPTION, 60, "from", value,
 			"The display name shows the domain %s (%s) but the address is at %s.",
 			shown->domain, shown->owner, s->from_reg);
@@ -636,12 +653,12 @@ static int check_claims(const imp_scan *s)
 			return 0;
 		where = dn.person ? "display name" : "address";
 		if (free_mail)
-			return finding__add(msg, s->cfg, "impersonation", "impersonation.freemail-person",
+			return claim(msg, s->cfg, person->name, "impersonation.freemail-person",
 				VIGIL_CLASS_DECEPTION, 15, "from", value,
 				"The sender bears the name of %s, a protected %s, in its %s but writes "
 				"from the free-mail provider %s.", person->name, kind_word(person), where,
 				s->from_reg);
-		return finding__add(msg, s->cfg, "impersonation", "impersonation.display-name-person",
+		return claim(msg, s->cfg, person->name, "impersonation.display-name-person",
 			VIGIL_CLASS_DECEPTION, 15, "from", value,
 			"The sender bears the name of %s, a protected %s, in its %s but writes from "
 			"%s, not %s.", person->name, kind_word(person), where, s->from_reg,
@@ -912,7 +929,7 @@ static int check_host(const imp_scan *s, const char *host, const char *hint, con
 	if (hit.t && (same(hit.t->domain, s->from_reg) || signed_by(s, hit.t->domain)))
 		hit.t = NULL;
 	if (hit.t) {
-		rc = finding__add(msg, s->cfg, "impersonation", "impersonation.homograph",
+		rc = claim(msg, s->cfg, hit.t->owner, "impersonation.homograph",
 			VIGIL_CLASS_DECEPTION, 70, artifact, value,
 			"The %s host %s reads as %s: it imitates %s (%s) and %s.", what, host, uni,
 			hit.t->domain, hit.t->owner, form_words(hit.form));
@@ -934,12 +951,12 @@ static int check_host(const imp_scan *s, const char *host, const char *hint, con
 		/* Keyed by the registrable domain: img.x.example and x.example are
 		 * one look-alike, counted once. */
 		const char *reg = registrable(s->psl, host);
-		return finding__add(msg, s->cfg, "impersonation", "impersonation.lookalike-link",
+		return claim(msg, s->cfg, hit.t->owner, "impersonation.lookalike-link",
 			VIGIL_CLASS_DECEPTION, 30, artifact, reg ? reg : value,
 			"A link goes to %s, which resembles %s (%s): it %s.", host, hit.t->domain,
 			hit.t->owner, form_words(hit.form));
 	}
-	return finding__add(msg, s->cfg, "impersonation", "impersonation.lookalike-domain",
+	return claim(msg, s->cfg, hit.t->owner, "impersonation.lookalike-domain",
 		VIGIL_CLASS_DECEPTION, 60, artifact, value,
 		"The %s domain %s resembles %s (%s) without being it: it %s.", what, host,
 		hit.t->domain, hit.t->owner, form_words(hit.form));
@@ -1064,7 +1081,7 @@ static int check_links(const imp_scan *s)
 			prot.first->host);
 		if (!v)
 			return VIGIL_ENOMEM;
-		rc = finding__add(msg, s->cfg, "impersonation", "impersonation.link-text-protected",
+		rc = claim(msg, s->cfg, t ? t->owner : NULL, "impersonation.link-text-protected",
 			VIGIL_CLASS_DECEPTION, 50, "link_text", v,
 			"A link shows %s (%s) but goes to %s%s.", prot.first->text_host,
 			t ? t->owner : "your organisation", prot.first->host,

@@ -710,6 +710,10 @@ static int campaign_doc(vigil_store *st, int64_t id, json_t **out)
 	json_t *imp = json_array();
 	json_object_set_new(doc, "impersonates", imp);
 	if (!rc)
+		rc = strings(st, imp,
+			"SELECT about FROM findings WHERE message IN " MEMBERS " AND about IS NOT NULL"
+			" GROUP BY about ORDER BY count(*) DESC, about", id);
+	if (!rc)
 		rc = doc_indicators(st, doc, id);
 	if (!rc)
 		rc = doc_messages(st, doc, id);

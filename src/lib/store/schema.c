@@ -122,12 +122,14 @@ static const char schema_v1[] =
  * with templates and tokens, grouping keys, a lure hash and excerpt); the
  * campaigns and their members; opens and relay logins found in logs;
  * notifications sent; and on findings, the indicator an intel finding
- * matched (a scan with --intel records no hunt hits).
+ * matched (a scan with --intel records no hunt hits) and the identity an
+ * impersonation finding names.
  */
 static const char schema_v2[] =
 	"ALTER TABLE findings ADD COLUMN ioc_type TEXT;"
 	"ALTER TABLE findings ADD COLUMN ioc_value TEXT;"
 	"ALTER TABLE findings ADD COLUMN ioc_source TEXT;"
+	"ALTER TABLE findings ADD COLUMN about TEXT;"
 	"CREATE TABLE traits ("
 	"  message INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
 	"  sender_domain TEXT,"

@@ -47,8 +47,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 			   " VALUES (?1, ?2, lower(?3), ?4)",
 	[ST_FIND_DELETE] = "DELETE FROM findings WHERE message = ?1",
 	[ST_FIND_INSERT] = "INSERT INTO findings (message, seq, detector, finding_id, class,"
-			   " score, reason, artifact, value, ioc_type, ioc_value, ioc_source)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			   " score, reason, artifact, value, ioc_type, ioc_value, ioc_source, about)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[ST_TRAIT_DELETE] = "DELETE FROM traits WHERE message = ?1",
 	[ST_TRAIT_INSERT] = "INSERT INTO traits (message, sender_domain, x_mailer, lure_hash,"
 			    " lure_words, excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -590,6 +590,7 @@ static int insert_findings(vigil_store *st, int64_t id, const vigil_message *msg
 		store__bind_text(s, 10, f->ioc_type, &b);
 		store__bind_text(s, 11, f->ioc_value, &b);
 		store__bind_text(s, 12, f->ioc_source, &b);
+		store__bind_text(s, 13, f->about, &b);
 		if (b != SQLITE_OK)
 			return store__db_fail(st, b, "binding a finding");
 		rc = store__run(st, s, "recording a finding");
