@@ -13,6 +13,7 @@ zlib1g-dev tzdata
 libglib2.0-dev
 python3
 postfix
+chromium fonts-dejavu-core
 "
 
 missing=""
