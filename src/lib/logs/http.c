@@ -123,9 +123,12 @@ static bool epoch(const char *s, int64_t *out)
 {
 	int64_t v = 0;
 	int n = 0;
-	for (; (unsigned)(*s - '0') <= 9; s++, n++)
+	for (; (unsigned)(*s - '0') <= 9; s++, n++) {
+		if (n == 12) /* checked before multiplying: 20 digits overflowed int64_t */
+			return false;
 		v = v * 10 + (*s - '0');
-	if (n == 0 || n > 12)
+	}
+	if (n == 0)
 		return false;
 	if (*s == '.') {
 		s++;
