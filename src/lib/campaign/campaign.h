@@ -22,6 +22,7 @@ typedef struct campaign_url {
 	const char *token; /* the replaced components, NULL without token */
 	bool known;        /* a host of the shipped tracker list: a commercial service
 	                    * shared by unrelated senders */
+	bool fetched;      /* loaded when the message is opened (an image), not a link */
 } campaign_url;
 
 /* A grouping key: "h:" tracker host, "t:" URL template, "d:" sender

@@ -10,6 +10,7 @@
 #include "campaign/campaign.h"
 #include "config/config.h"
 #include "detect/token.h"
+#include "detect/tracker.h"
 #include "scanner.h"
 
 #define TEMPLATE_MAX 2048
@@ -88,6 +89,7 @@ static int collect_urls(campaign_traits *t, const vigil_message *msg)
 		cu->url = value;
 		cu->host = u->host;
 		cu->known = known;
+		cu->fetched = tracker__is_fetched(u);
 		char tmpl[TEMPLATE_MAX], tok[TOKEN_MAX];
 		if (token__url_template(tmpl, sizeof(tmpl), tok, sizeof(tok), u)) {
 			if (!(cu->tmpl = vigil_arena_strdup(a, tmpl)) ||
@@ -347,8 +349,11 @@ int campaign__traits(campaign_traits *out, const vigil_message *msg)
 		const campaign_url *u = &out->urls[i];
 		/* A tracking service's host and URL shape are shared by all its
 		 * customers: only the template together with the sender says one
-		 * sender. An unlisted tracker host is the sender's own. */
-		if (!u->known && (rc = add_key(out, a, &cap, "h:", u->host, NULL)))
+		 * sender. An unlisted host that the message makes the reader's
+		 * client fetch on opening is the sender's own tracker; a link's
+		 * host (a redirector, a search engine, a file host) says less,
+		 * and only its template with the token counts. */
+		if (!u->known && u->fetched && (rc = add_key(out, a, &cap, "h:", u->host, NULL)))
 			return rc;
 		if (u->tmpl && (rc = add_key(out, a, &cap, "t:", u->tmpl, u->known ? sd : NULL)))
 			return rc;

@@ -66,6 +66,7 @@ int store__record_traits(vigil_store *st, int64_t id, const vigil_message *msg)
 		store__bind_text(s, 4, u->tmpl, &b);
 		store__bind_text(s, 5, u->token, &b);
 		store__bind_int64(s, 6, u->known, &b);
+		store__bind_int64(s, 7, u->fetched, &b);
 		if (b != SQLITE_OK || (rc = store__run(st, s, "recording a tracker URL")))
 			return b != SQLITE_OK ? store__db_fail(st, b, "binding a tracker URL") : rc;
 	}
@@ -136,6 +137,16 @@ static const char candidates_sql[] =
 	" LEFT JOIN traits t ON t.message = m.id"
 	" ORDER BY m.date_time IS NULL, m.date_time, m.id";
 
+/* Hosts that serve many senders' ordinary mail (an image proxy, a CDN, a
+ * platform's redirector): three or more sender domains, most of whose
+ * messages are neither suspicious nor worse. Such a host ties nothing
+ * together; a campaign's own tracker serves its campaign. */
+static const char shared_hosts_sql[] =
+	"SELECT u.host FROM tracker_urls u JOIN messages m ON m.id = u.message"
+	" LEFT JOIN traits t ON t.message = u.message GROUP BY u.host"
+	" HAVING count(DISTINCT t.sender_domain) >= 3"
+	"  AND 2 * sum(m.verdict IN ('suspicious', 'recon', 'malicious')) < count(*)";
+
 typedef struct grouping {
 	campaign_item *items;
 	size_t n, cap;
@@ -197,19 +208,33 @@ static int load_candidates(vigil_store *st, grouping *g)
 	if (!g->keys)
 		return store__fail(st, VIGIL_ENOMEM, "grouping campaigns: out of memory");
 
-	if ((rc = prepare(st, &s, "SELECT message, key FROM message_keys")))
+	if ((rc = prepare(st, &s, shared_hosts_sql)))
 		return rc;
+	GHashTable *shared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW)
+		g_hash_table_add(shared, g_strdup((const char *)sqlite3_column_text(s, 0)));
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE) {
+		g_hash_table_destroy(shared);
+		return store__db_fail(st, step, "reading shared tracker hosts");
+	}
+
+	if ((rc = prepare(st, &s, "SELECT message, key FROM message_keys"))) {
+		g_hash_table_destroy(shared);
+		return rc;
+	}
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t m = sqlite3_column_int64(s, 0);
 		size_t i = GPOINTER_TO_SIZE(g_hash_table_lookup(g->index, &m));
-		if (!i)
+		const char *key = (const char *)sqlite3_column_text(s, 1);
+		if (!i || (strncmp(key, "h:", 2) == 0 && g_hash_table_contains(shared, key + 2)))
 			continue;
 		if (!g->keys[i - 1])
 			g->keys[i - 1] = g_ptr_array_new();
-		g_ptr_array_add(g->keys[i - 1],
-			g_string_chunk_insert(g->strings, (const char *)sqlite3_column_text(s, 1)));
+		g_ptr_array_add(g->keys[i - 1], g_string_chunk_insert(g->strings, key));
 	}
 	sqlite3_finalize(s);
+	g_hash_table_destroy(shared);
 	if (step != SQLITE_DONE)
 		return store__db_fail(st, step, "reading campaign keys");
 	for (size_t i = 0; i < g->n; i++)
@@ -273,11 +298,12 @@ static int merge(vigil_store *st, int64_t into, int64_t from, int64_t now)
 static const char name_sql[] =
 	"UPDATE campaigns SET updated = ?2, name = coalesce("
 	" (SELECT group_concat(v, ' / ') FROM ("
-	"  SELECT v FROM (SELECT u.host AS v, count(*) AS n, 0 AS o FROM tracker_urls u"
-	"   JOIN campaign_messages c ON c.message = u.message"
-	"   WHERE c.campaign = ?1 AND u.known = 0 GROUP BY u.host ORDER BY n DESC, v LIMIT 1)"
+	"  SELECT v FROM (SELECT u.host AS v, count(*) AS n, max(u.fetched) AS f"
+	"   FROM tracker_urls u JOIN campaign_messages c ON c.message = u.message"
+	"   WHERE c.campaign = ?1 AND u.known = 0 GROUP BY u.host"
+	"   ORDER BY f DESC, n DESC, v LIMIT 1)"
 	"  UNION ALL"
-	"  SELECT v FROM (SELECT t.sender_domain AS v, count(*) AS n, 1 AS o FROM traits t"
+	"  SELECT v FROM (SELECT t.sender_domain AS v, count(*) AS n FROM traits t"
 	"   JOIN campaign_messages c ON c.message = t.message"
 	"   WHERE c.campaign = ?1 AND t.sender_domain IS NOT NULL"
 	"   GROUP BY t.sender_domain ORDER BY n DESC, v LIMIT 1))),"
@@ -696,7 +722,7 @@ static int campaign_doc(vigil_store *st, int64_t id, json_t **out)
 		{"senders", "relay_ips", RELAY_IPS " ORDER BY 1"},
 		{"trackers", "hosts",
 			"SELECT host FROM tracker_urls WHERE message IN " MEMBERS
-			" GROUP BY host ORDER BY min(known), count(*) DESC, host"},
+			" GROUP BY host ORDER BY min(known), max(fetched) DESC, count(*) DESC, host"},
 		{"trackers", "url_templates",
 			"SELECT template FROM tracker_urls WHERE message IN " MEMBERS
 			" AND template IS NOT NULL GROUP BY template ORDER BY count(*) DESC, template"},

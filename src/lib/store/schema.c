@@ -145,6 +145,7 @@ static const char schema_v2[] =
 	"  template TEXT,"
 	"  token TEXT,"
 	"  known INTEGER NOT NULL,"
+	"  fetched INTEGER NOT NULL,"
 	"  PRIMARY KEY (message, url)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX tracker_urls_host ON tracker_urls(host);"

@@ -54,7 +54,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 			    " lure_words, excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_TURL_DELETE] = "DELETE FROM tracker_urls WHERE message = ?1",
 	[ST_TURL_INSERT] = "INSERT OR IGNORE INTO tracker_urls (message, url, host, template,"
-			   " token, known) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			   " token, known, fetched) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_KEY_DELETE] = "DELETE FROM message_keys WHERE message = ?1",
 	[ST_KEY_INSERT] = "INSERT OR IGNORE INTO message_keys (key, message) VALUES (?1, ?2)",
 	[ST_HIT_INSERT] = "INSERT OR IGNORE INTO hits (hunt, message, indicator_type,"

@@ -103,6 +103,29 @@ static void campaign_traits_freemail_sender_keys_on_address_not_domain(void **st
 	vigil_message_free(m);
 }
 
+static void campaign_traits_link_host_is_no_key_its_template_is(void **state)
+{
+	(void)state;
+	char *text = g_strdup_printf(
+		"From: Anna <anna@press-news.example.net>\r\n"
+		"To: Marie Martin <marie.martin@parliament.example>\r\n"
+		"Subject: Read this\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: text/html; charset=utf-8\r\n\r\n"
+		"<p>%s</p><a href=\"https://www.search.example/amp/landing.example/"
+		"bWFyaWUubWFydGluQHBhcmxpYW1lbnQuZXhhbXBsZQ\">the article</a>\r\n",
+		LURE);
+	vigil_message *m = test_scan(env, text);
+	g_free(text);
+	campaign_traits t;
+	assert_int_equal(campaign__traits(&t, m), 0);
+	assert_int_equal(t.n_urls, 1);
+	assert_false(t.urls[0].fetched);
+	/* a redirector's host serves everyone; the template with its token does not */
+	assert_false(has_key(&t, "h:www.search.example"));
+	assert_true(has_key(&t, "t:https://www.search.example/amp/landing.example/{t}"));
+	vigil_message_free(m);
+}
+
 static void campaign_lure_hash_ignores_names_and_tokens(void **state)
 {
 	(void)state;
@@ -258,6 +281,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(campaign_traits_template_token_host_and_domain_keys),
 		cmocka_unit_test(campaign_traits_freemail_sender_keys_on_address_not_domain),
+		cmocka_unit_test(campaign_traits_link_host_is_no_key_its_template_is),
 		cmocka_unit_test(campaign_lure_hash_ignores_names_and_tokens),
 		cmocka_unit_test(campaign_cluster_groups_recon_by_shared_tracker),
 		cmocka_unit_test(campaign_cluster_tracking_only_group_is_no_campaign),
