@@ -21,6 +21,7 @@ int cmd_hunt(int argc, char **argv);
 int cmd_milter(int argc, char **argv); /* src/milter/milter.c */
 int cmd_campaigns(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* common.c */
 vigil_format cli_default_format(void); /* text on a terminal, else jsonl */

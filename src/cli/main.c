@@ -29,6 +29,8 @@ static void usage(FILE *fp)
 	      "  campaigns [show ID]    group stored messages into campaigns and list them\n"
 	      "  logs LOG...            opens of campaign trackers and logins from relays,\n"
 	      "                         from proxy, DNS and mail server logs\n"
+	      "  report (ID | --all) --format stix|misp|csv|html\n"
+	      "                         a campaign for a CERT: STIX 2.1, MISP, CSV, HTML\n"
 	      "\n"
 	      "  vigil COMMAND --help   options of one command\n"
 	      "  vigil --version        the version\n",
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
 		return cmd_campaigns(argc - 1, argv + 1);
 	if (strcmp(cmd, "logs") == 0)
 		return cmd_logs(argc - 1, argv + 1);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;

@@ -51,10 +51,12 @@ static const field login_fields[] = {{"time", K_TIME, false, NULL},
 static const field indicator_fields[] = {{"type", K_STR, true, NULL},
 	{"value", K_STR, true, NULL}, {"source", K_STR, false, NULL}, {NULL, 0, false, NULL}};
 static const field sender_fields[] = {{"addresses", K_STRS, false, NULL},
-	{"domains", K_STRS, false, NULL}, {"x_mailers", K_STRS, false, NULL},
-	{"relay_ips", K_STRS, false, NULL}, {NULL, 0, false, NULL}};
+	{"domains", K_STRS, false, NULL}, {"free_mail_domains", K_STRS, false, NULL},
+	{"x_mailers", K_STRS, false, NULL}, {"relay_ips", K_STRS, false, NULL},
+	{NULL, 0, false, NULL}};
 static const field tracker_fields[] = {{"hosts", K_STRS, false, NULL},
-	{"url_templates", K_STRS, false, NULL}, {NULL, 0, false, NULL}};
+	{"known_hosts", K_STRS, false, NULL}, {"url_templates", K_STRS, false, NULL},
+	{NULL, 0, false, NULL}};
 static const field lure_fields[] = {
 	{"subject", K_STR, false, NULL}, {"excerpt", K_STR, false, NULL}, {NULL, 0, false, NULL}};
 static const field campaign_fields[] = {{"id", K_INT, true, NULL},
@@ -378,6 +380,48 @@ json_int_t report__int(json_t *o, const char *k, json_int_t dflt)
 {
 	json_t *v = json_object_get(o, k);
 	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+bool report__in_list(json_t *list, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach (list, i, v)
+		if (s && g_ascii_strcasecmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+/* The host of a URL template ("http://h:8080/x/{token}"), lower-cased. */
+static void template_host(const char *t, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	const char *p = t ? strstr(t, "://") : NULL;
+	if (!p)
+		return;
+	p += 3;
+	size_t n = strcspn(p, "/?#:");
+	if (n >= size)
+		n = size - 1;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = g_ascii_tolower(p[i]);
+	buf[n] = '\0';
+}
+
+bool report__shared_domain(json_t *c, const char *domain)
+{
+	return report__in_list(json_object_get(json_object_get(c, "senders"), "free_mail_domains"),
+		domain);
+}
+
+bool report__shared_tracker(json_t *c, const char *host_or_template)
+{
+	json_t *known = json_object_get(json_object_get(c, "trackers"), "known_hosts");
+	if (report__in_list(known, host_or_template))
+		return true;
+	char host[256];
+	template_host(host_or_template, host, sizeof(host));
+	return *host && report__in_list(known, host);
 }
 
 const char *report__campaign_name(json_t *c, char *buf, size_t size)

@@ -60,6 +60,15 @@ void report__iso(int64_t t, char *buf, size_t size);
 const char *report__str(json_t *o, const char *k);
 /* The integer at key `k`, or `dflt`. */
 json_int_t report__int(json_t *o, const char *k, json_int_t dflt);
+/* Whether `s` is in the list of strings (ASCII case ignored). */
+bool report__in_list(json_t *list, const char *s);
+/* Infrastructure the campaign shares with everyone, so no indicator of it:
+ * a sender domain on the free-mail list (senders.free_mail_domains: anyone
+ * opens a mailbox at gmail.com), a tracker host or a URL template on a
+ * known tracking service's host (trackers.known_hosts). Documents without
+ * those lists take all infrastructure as the campaign's own. */
+bool report__shared_domain(json_t *c, const char *domain);
+bool report__shared_tracker(json_t *c, const char *host_or_template);
 /* A label for a campaign: its name, else "campaign <id>"; `buf` >= 32. */
 const char *report__campaign_name(json_t *c, char *buf, size_t size);
 

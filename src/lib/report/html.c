@@ -376,18 +376,34 @@ static void ind_rows(GString *g, json_t *list, const char *kind, bool defang, co
 	}
 }
 
+/* Hosts, templates or domains, each noted as shared when it is. */
+static void infra_rows(GString *g, json_t *c, json_t *list, const char *kind, const char *note,
+	bool (*shared)(json_t *, const char *), const char *shared_note, size_t *n)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach (list, i, v) {
+		const char *s = json_string_value(v);
+		ind_row(g, kind, s, true, shared(c, s) ? shared_note : note);
+		++*n;
+	}
+}
+
 static void indicators_table(GString *g, json_t *c)
 {
 	json_t *tr = json_object_get(c, "trackers"), *se = json_object_get(c, "senders");
 	GString *out = g;
 	g = g_string_new(NULL);
 	size_t n = 0;
-	ind_rows(g, json_object_get(tr, "hosts"), "Tracker host", true,
-		"hidden images in the mail load from it", &n);
-	ind_rows(g, json_object_get(tr, "url_templates"), "Tracker URL template", true,
-		"{token} stands for the per-recipient token", &n);
+	static const char service[] = "a known tracking service's: shared by all its customers, "
+				      "not an indicator by itself";
+	infra_rows(g, c, json_object_get(tr, "hosts"), "Tracker host",
+		"hidden images in the mail load from it", report__shared_tracker, service, &n);
+	infra_rows(g, c, json_object_get(tr, "url_templates"), "Tracker URL template",
+		"{token} stands for the per-recipient token", report__shared_tracker, service, &n);
 	ind_rows(g, json_object_get(se, "addresses"), "Sender address", true, NULL, &n);
-	ind_rows(g, json_object_get(se, "domains"), "Sender domain", true, NULL, &n);
+	infra_rows(g, c, json_object_get(se, "domains"), "Sender domain", NULL,
+		report__shared_domain, "a free-mail provider: not an indicator by itself", &n);
 	ind_rows(g, json_object_get(se, "relay_ips"), "Relay address", true,
 		"a Received hop came from it", &n);
 	ind_rows(g, json_object_get(se, "x_mailers"), "X-Mailer", false, NULL, &n);

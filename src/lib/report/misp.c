@@ -95,8 +95,10 @@ static json_t *make_event(const report_ctx *r, json_t *c)
 	json_array_foreach (json_object_get(trackers, "hosts"), i, v) {
 		const char *h = json_string_value(v);
 		const char *ip = addr_type(h, "ip-dst");
-		attr(&E, ip ? ip : "hostname", "Network activity", true, h,
-			"tracker host: hidden images in the mail load from it");
+		bool shared = report__shared_tracker(c, h);
+		attr(&E, ip ? ip : "hostname", "Network activity", !shared, h,
+			shared ? "tracker host of a known tracking service: shared by all its customers"
+			       : "tracker host: hidden images in the mail load from it");
 	}
 	json_array_foreach (json_object_get(trackers, "url_templates"), i, v)
 		attr(&E, "url", "Network activity", false, json_string_value(v),
@@ -106,7 +108,10 @@ static json_t *make_event(const report_ctx *r, json_t *c)
 	json_array_foreach (json_object_get(senders, "domains"), i, v) {
 		const char *d = json_string_value(v);
 		const char *ip = addr_type(d, "ip-src");
-		attr(&E, ip ? ip : "domain", "Network activity", true, d, "sender domain");
+		bool shared = report__shared_domain(c, d);
+		attr(&E, ip ? ip : "domain", "Network activity", !shared, d,
+			shared ? "sender domain: a free-mail provider, not an indicator by itself"
+			       : "sender domain");
 	}
 	json_array_foreach (json_object_get(senders, "relay_ips"), i, v)
 		attr(&E, "ip-src", "Network activity", true, json_string_value(v),

@@ -377,11 +377,15 @@ static void add_campaign(stix *S, json_t *c)
 	json_t *v;
 	json_array_foreach (json_object_get(trackers, "hosts"), i, v) {
 		const char *h = json_string_value(v);
+		if (report__shared_tracker(c, h))
+			continue; /* a tracking service's: shared by all its customers */
 		add_indicator(S, &C, "Tracker host", addr_path(h), "=", h, "malicious-activity",
 			M_TRACKER_HOST, "Mail of the campaign loads hidden images from it to learn who opens it.");
 	}
 	json_array_foreach (json_object_get(trackers, "url_templates"), i, v) {
 		const char *t = json_string_value(v);
+		if (report__shared_tracker(c, t))
+			continue;
 		char *like = template_like(t);
 		char host[256];
 		url_host(t, host, sizeof(host));
@@ -395,6 +399,8 @@ static void add_campaign(stix *S, json_t *c)
 			"malicious-activity,attribution", M_FROM, NULL);
 	json_array_foreach (json_object_get(senders, "domains"), i, v) {
 		const char *d = json_string_value(v);
+		if (report__shared_domain(c, d))
+			continue; /* gmail.com says nothing about who sent it */
 		add_indicator(S, &C, "Sender domain", addr_path(d), "=", d,
 			"malicious-activity,attribution", M_FROM_DOMAIN, NULL);
 	}

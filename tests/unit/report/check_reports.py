@@ -234,8 +234,15 @@ class Stix(unittest.TestCase):
         org = [o for o in by_id.values() if o["type"] == "identity"
                and o["identity_class"] == "organization"]
         self.assertEqual(org[0]["name"], "CERT \"Ex\" \\ <Org>")
-        # No indicator for what STIX patterns cannot say (a YARA rule name).
-        self.assertNotIn("rules.apt.Lure", {v[3] for v in vals})
+        # No indicator for what STIX patterns cannot say (a YARA rule name),
+        # nor for what the campaign shares with everyone: a free-mail domain
+        # (its address at that domain stays) and a tracking service's host.
+        values = {v[3] for v in vals}
+        self.assertNotIn("rules.apt.Lure", values)
+        self.assertNotIn("gmail.com", values)
+        self.assertIn("lemonde.moreau@gmail.com", values)
+        self.assertNotIn("open.mailservice.example", values)
+        self.assertFalse([v for v in values if "mailservice" in v])
 
     def test_targets_can_be_left_out(self):
         out = run_tool("stix", RECON, "--no-targets")
@@ -305,6 +312,10 @@ class Misp(unittest.TestCase):
         self.assertIn(("ip-dst", "192.0.2.55"), attrs)
         self.assertIn(("sha256", "a" * 64), attrs)
         self.assertFalse([k for k in attrs if k[0] == "email-dst"])
+        # Shared infrastructure is listed, but not for an IDS.
+        self.assertFalse(attrs[("domain", "gmail.com")]["to_ids"])
+        self.assertFalse(attrs[("hostname", "open.mailservice.example")]["to_ids"])
+        self.assertTrue(attrs[("hostname", "t.evil.example")]["to_ids"])
         self.assertEqual(doc["response"][0]["Event"]["threat_level_id"], "1")
 
 
@@ -408,6 +419,7 @@ class Html(unittest.TestCase):
         self.assertIn("Click hxxp://evil.example/login", html)
         self.assertIn("o&#39;brien\\x[@]evil[.]example", html)
         self.assertIn("\u2603 \U0001f3af", html)  # Unicode passes through
+        self.assertIn("gmail[.]com</td><td>a free-mail provider", html)
 
     def test_recon_page_has_every_part(self):
         html = run_tool("html", RECON).decode("utf-8")
