@@ -308,11 +308,17 @@ static int lure_of(campaign_traits *t, const vigil_message *msg)
 			h |= (uint64_t)1 << i;
 	t->lure_hash = h;
 	t->lure_words = l->words;
-	/* Cut on a UTF-8 boundary. */
+	/* The cap may have cut a character: drop its first bytes. */
 	size_t n = l->ex_len;
-	if (n == EXCERPT_BYTES)
-		while (n && ((unsigned char)l->excerpt[n] & 0xC0) == 0x80)
-			n--;
+	if (n) {
+		size_t j = n - 1;
+		while (j && ((unsigned char)l->excerpt[j] & 0xC0) == 0x80)
+			j--;
+		unsigned char lead = (unsigned char)l->excerpt[j];
+		size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+		if (j + need > n)
+			n = j;
+	}
 	if (n && !(t->excerpt = vigil_arena_strndup(msg->arena, l->excerpt, n)))
 		return VIGIL_ENOMEM;
 	return 0;

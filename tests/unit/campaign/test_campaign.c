@@ -126,6 +126,23 @@ static void campaign_traits_link_host_is_no_key_its_template_is(void **state)
 	vigil_message_free(m);
 }
 
+static void campaign_excerpt_is_capped_on_a_character_boundary(void **state)
+{
+	(void)state;
+	GString *lure = g_string_new("");
+	for (int i = 0; i < 500; i++)
+		g_string_append(lure, i % 7 ? "\xc3\xa9" : " "); /* é */
+	vigil_message *m = scan_lure("x@press.example.net", "marie.martin@parliament.example",
+		"Marie Martin", "http://t.example.com/o/AbC123dEf456gHi789.gif", lure->str);
+	g_string_free(lure, TRUE);
+	campaign_traits t;
+	assert_int_equal(campaign__traits(&t, m), 0);
+	assert_non_null(t.excerpt);
+	assert_true(strlen(t.excerpt) <= 600);
+	assert_true(g_utf8_validate(t.excerpt, -1, NULL));
+	vigil_message_free(m);
+}
+
 static void campaign_lure_hash_ignores_names_and_tokens(void **state)
 {
 	(void)state;
@@ -282,6 +299,7 @@ int main(void)
 		cmocka_unit_test(campaign_traits_template_token_host_and_domain_keys),
 		cmocka_unit_test(campaign_traits_freemail_sender_keys_on_address_not_domain),
 		cmocka_unit_test(campaign_traits_link_host_is_no_key_its_template_is),
+		cmocka_unit_test(campaign_excerpt_is_capped_on_a_character_boundary),
 		cmocka_unit_test(campaign_lure_hash_ignores_names_and_tokens),
 		cmocka_unit_test(campaign_cluster_groups_recon_by_shared_tracker),
 		cmocka_unit_test(campaign_cluster_tracking_only_group_is_no_campaign),
