@@ -493,6 +493,10 @@ char *report__defang(const char *s)
 	 * address has no dots to break, so its colons stay. */
 	const char *start = strstr(g->str, "://");
 	gsize i = start ? (gsize)(start - g->str) + 3 : 0;
+	/* An address's local part is no host: "jean.dupont[@]evil[.]example". */
+	const char *at = start ? NULL : strrchr(g->str, '@');
+	if (at)
+		i = (gsize)(at - g->str);
 	GString *o = g_string_sized_new(g->len + 16);
 	g_string_append_len(o, g->str, (gssize)i);
 	bool in_host = true;

@@ -325,7 +325,7 @@ static void targets_table(GString *g, json_t *c)
 	}
 	g_string_append(g, "<div class=\"scroll\"><table class=\"targets\"><thead><tr><th>Recipient</th><th>Name</th>"
 			   "<th>Received</th><th class=\"num\">Messages</th><th>Opened</th>"
-			   "<th>First open</th><th class=\"num\">Opens</th><th>Told by vigil</th></tr></thead>"
+			   "<th>First open</th><th class=\"num\">Opens</th><th>Notified</th></tr></thead>"
 			   "<tbody>");
 	size_t i;
 	json_t *t;
@@ -441,9 +441,10 @@ static void messages_table(GString *g, json_t *c)
 		g_string_append(g, "<p class=\"none\">No messages recorded.</p>");
 		return;
 	}
-	g_string_append(g, "<table class=\"messages\"><thead><tr><th>Date</th><th>From</th>"
-			   "<th>Subject</th><th>Verdict</th><th class=\"num\">Score</th>"
-			   "<th class=\"num\">Recipients</th></tr></thead><tbody>");
+	g_string_append(g, "<table class=\"messages\"><thead><tr><th style=\"width:12%\">Date</th>"
+			   "<th style=\"width:30%\">From</th><th>Subject</th>"
+			   "<th style=\"width:9%\">Verdict</th><th class=\"num\" style=\"width:6%\">Score"
+			   "</th><th class=\"num\" style=\"width:8%\">Recipients</th></tr></thead><tbody>");
 	size_t i;
 	json_t *m;
 	json_array_foreach (msgs, i, m) {

@@ -180,6 +180,7 @@ static void report_defang_breaks_hosts_and_schemes(void **state)
 			"hxxp://img.x.com/open/a.gif"},
 		{"HTTPS://a.b/c?d=e.f", "HXXPS://a[.]b/c?d=e.f", "HXXPS://a.b/c?d=e.f"},
 		{"redaction@lemonde-info.fr", "redaction[@]lemonde-info[.]fr", "redaction@lemonde-info.fr"},
+		{"lemonde.moreau@gmail.com", "lemonde.moreau[@]gmail[.]com", "lemonde.moreau@gmail.com"},
 		{"203.0.113.7", "203[.]0[.]113[.]7", "203.0.113.7"},
 		{"see ftp://f.example/x and http://a.example", NULL,
 			"see fxp://f.example/x and hxxp://a.example"},
