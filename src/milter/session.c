@@ -59,7 +59,6 @@ typedef struct spoofed {
 
 /* One milter connection (the MTA may send several messages on it). */
 typedef struct conn {
-	unsigned long nr; /* SMFIP_NR_* the MTA agreed to: those callbacks reply nothing */
 	/* the message in progress */
 	bool in_msg;
 	milter_live *lv; /* the settings it is judged by: the ones live at MAIL FROM */
@@ -94,10 +93,8 @@ static void message_end(conn *c)
 	free(c->buf);
 	free(c->subject);
 	milter_live_put(c->lv);
-	unsigned long nr = c->nr;
 	bool late = c->late;
 	memset(c, 0, sizeof(*c));
-	c->nr = nr;
 	atomic_fetch_sub(late ? &in_flight_late : &in_flight, 1);
 }
 
@@ -112,11 +109,6 @@ static void message_begin(conn *c)
 	 * at exit and the MTA's milter_default_action takes it: not lost. */
 	c->late = atomic_load(&draining);
 	atomic_fetch_add(c->late ? &in_flight_late : &in_flight, 1);
-}
-
-static sfsistat reply(const conn *c, unsigned long nr_flag)
-{
-	return c && (c->nr & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /* Room for `add` more bytes and the NUL. False, with the reason noted,
@@ -193,17 +185,14 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (!c)
 		return SMFIS_TEMPFAIL;
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
-	/* Skip what we never look at, and let the MTA stream the envelope,
-	 * headers and body without waiting for an answer to each: the only
-	 * decision is made at the end of the message. That saves a round
-	 * trip per header and body chunk. */
-	unsigned long want = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
-		SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
-	*pf1 = f1 & want;
+	/* Every step sent, every step answered. Skipping steps (SMFIP_NO*) or
+	 * answers (SMFIP_NR_*) looks cheaper but costs more behind Postfix:
+	 * it leaves a small packet of Postfix's unanswered, so its next one
+	 * waits for our delayed ACK (Nagle): 40-90 ms per message measured,
+	 * against 0.6 ms for the replies. */
+	*pf1 = 0;
 	*pf2 = 0;
 	*pf3 = 0;
-	c->nr = *pf1 & (SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
-		SMFIP_NR_BODY);
 	return SMFIS_CONTINUE;
 }
 
@@ -214,14 +203,14 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	clean_copy(c->from, sizeof(c->from), argv && argv[0] ? argv[0] : "<>");
-	return reply(c, SMFIP_NR_MAIL);
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	conn *c = get_conn(ctx);
 	if (!c || !c->in_msg)
-		return reply(c, SMFIP_NR_RCPT);
+		return SMFIS_CONTINUE;
 	char r[256];
 	clean_copy(r, sizeof(r), argv && argv[0] ? argv[0] : "<>");
 	size_t len = strlen(c->rcpts);
@@ -232,7 +221,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	else if (!strstr(c->rcpts, ",..."))
 		snprintf(c->rcpts + len, sizeof(c->rcpts) - len, ",...");
 	c->n_rcpts++;
-	return reply(c, SMFIP_NR_RCPT);
+	return SMFIS_CONTINUE;
 }
 
 static void note_spoofed(conn *c, const char *name)
@@ -265,7 +254,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	 * trusted, never scanned, removed at the end. */
 	if (strncasecmp(name, "X-Vigil-", 8) == 0) {
 		note_spoofed(c, name);
-		return reply(c, SMFIP_NR_HDR);
+		return SMFIS_CONTINUE;
 	}
 	if (strcasecmp(name, "Subject") == 0 && !c->subject)
 		c->subject = strdup(value);
@@ -280,7 +269,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 		c->cr = false;
 		c->buf[c->len++] = '\n';
 	}
-	return reply(c, SMFIP_NR_HDR);
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)
@@ -288,7 +277,7 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 	conn *c = get_conn(ctx);
 	if (c && c->in_msg && reserve(c, 1))
 		c->buf[c->len++] = '\n';
-	return reply(c, SMFIP_NR_EOH);
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
@@ -296,7 +285,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	conn *c = get_conn(ctx);
 	if (c && c->in_msg && reserve(c, len + 1))
 		put_lf(c, (const char *)chunk, len);
-	return reply(c, SMFIP_NR_BODY);
+	return SMFIS_CONTINUE;
 }
 
 /* ---- the end of a message -------------------------------------------- */

@@ -58,6 +58,9 @@ class MilterClient:
         family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
+        if family == socket.AF_INET:
+            # As an MTA should: no Nagle stall between a packet and the next.
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.connect(address)
         self.send(b"O", struct.pack(">III", 6, ALL_ACTIONS, offer_proto))
         cmd, data = self.recv()
@@ -99,6 +102,15 @@ class MilterClient:
         if rcmd not in FINAL:
             raise MilterError(f"unexpected reply {rcmd!r} to {cmd!r}")
         return FINAL[rcmd], rdata
+
+    STEP_FLAGS = {b"C": (SMFIP_NOCONNECT, SMFIP_NR_CONN), b"H": (SMFIP_NOHELO, SMFIP_NR_HELO),
+                  b"M": (SMFIP_NOMAIL, SMFIP_NR_MAIL), b"R": (SMFIP_NORCPT, SMFIP_NR_RCPT),
+                  b"T": (SMFIP_NODATA, SMFIP_NR_DATA), b"L": (SMFIP_NOHDRS, SMFIP_NR_HDR),
+                  b"N": (SMFIP_NOEOH, SMFIP_NR_EOH), b"B": (SMFIP_NOBODY, SMFIP_NR_BODY)}
+
+    def step(self, cmd, data=b""):
+        """One step by hand, honouring the negotiated flags."""
+        return self._step(cmd, data, *self.STEP_FLAGS[cmd])
 
     # ---- a message -----------------------------------------------------
 

@@ -9,6 +9,7 @@ that needs a real MTA on loopback (vigil notify's SMTP tests).
     pf = Postfix()                       # or Postfix(port=10030)
     pf.start(milter="inet:127.0.0.1:10099", default_action="tempfail")
     pf.send(b"From: ...", "a@x.example", ["b@y.example"])  # -> (code, text)
+    pf.submit(b"From: ...", "a@x.example", ["b@y.example"])  # sendmail(1)
     pf.wait_idle()                       # queue empty: delivered or held
     pf.delivered()                       # paths in pf.maildir/new
     pf.stop()                            # stop and remove (keep=True keeps DIR)
@@ -210,6 +211,18 @@ class Postfix:
         with smtplib.SMTP("127.0.0.1", self.port, local_hostname="client.vigil-test.example",
                           timeout=timeout) as s:
             return smtp_transaction(s, message, mail_from, rcpt_to)
+
+    def submit(self, message, mail_from, rcpt_to):
+        """Submits one message locally (sendmail -> postdrop -> pickup), the
+        path non_smtpd_milters see. Returns sendmail's exit status."""
+        if isinstance(message, str):
+            with open(message, "rb") as f:
+                message = f.read()
+        if isinstance(rcpt_to, str):
+            rcpt_to = [rcpt_to]
+        r = subprocess.run(["/usr/sbin/sendmail", "-C", self.confdir, "-i", "-f", mail_from,
+                            "--", *rcpt_to], input=message, capture_output=True, timeout=60)
+        return r.returncode
 
     def delivered(self):
         """Paths of the delivered messages (Maildir new/ and cur/)."""
