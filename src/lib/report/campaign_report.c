@@ -154,6 +154,10 @@ static int check_object(json_t *o, const field *fields, const char *where, char 
 			return rc;
 		if (rc)
 			return fail(err, n, "%s: not %s", w, kind_name(f->kind));
+		/* The writers key on these (a target's address, an indicator's
+		 * value): "" would be a nameless person or an empty pattern. */
+		if (f->required && f->kind == K_STR && !*json_string_value(v))
+			return fail(err, n, "%s: empty", w);
 	}
 	return 0;
 }

@@ -203,6 +203,8 @@ typedef struct campaign_info {
 static void add_indicator(stix *S, const campaign_info *C, const char *label, const char *path,
 	const char *op, const char *value, const char *types, match how, const char *note)
 {
+	if (!value || !*value)
+		return; /* an empty list entry: nothing to look for */
 	char *pat = pattern(path, op, value);
 	char uuid[37], id[64];
 	report__uuid5_of(uuid, "indicator", pat, NULL);

@@ -395,6 +395,55 @@ class Csv(unittest.TestCase):
         self.assertEqual(rows[2]["opened"], "")
 
 
+class Robustness(unittest.TestCase):
+    """Documents damaged at random (a value replaced by one of another type
+    or an extreme one, a key dropped): every format either writes a report
+    or refuses with a message; never a crash (the ASan build runs this)."""
+
+    VALUES = [None, 0, -1, 2**63 - 1, -2**63, 1.5, True, "", "x" * 5000, "\u202e<b>'\\\"",
+              "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2021-02-29T00:00:00Z",
+              [], ["a"], [None], {}, {"a": 1}]
+
+    def leaves(self, node, path=()):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield path + (k,)
+                yield from self.leaves(v, path + (k,))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield path + (i,)
+                yield from self.leaves(v, path + (i,))
+
+    def test_damaged_documents(self):
+        import random
+        base = documents(HOSTILE) + documents(RECON)
+        with tempfile.TemporaryDirectory() as d:
+            for seed in range(60):
+                rnd = random.Random(seed)
+                doc = json.loads(json.dumps(base))
+                for _ in range(rnd.randint(1, 4)):
+                    path = rnd.choice(list(self.leaves(doc)))
+                    parent = doc
+                    for k in path[:-1]:
+                        parent = parent[k]
+                    if isinstance(parent, dict) and rnd.random() < 0.2:
+                        del parent[path[-1]]
+                    else:
+                        parent[path[-1]] = rnd.choice(self.VALUES)
+                path = os.path.join(d, f"damaged-{seed}.json")
+                with open(path, "w", encoding="utf-8") as f:
+                    json.dump(doc, f, ensure_ascii=False)
+                for fmt in ("stix", "misp", "csv", "html"):
+                    r = subprocess.run([TOOL, fmt, path], capture_output=True, timeout=60)
+                    self.assertIn(r.returncode, (0, 1), (seed, fmt, r.stderr[-500:]))
+                    if r.returncode == 1:
+                        self.assertIn(b"report_tool: campaign", r.stderr, (seed, fmt))
+                    elif fmt == "stix":  # what is accepted makes a valid bundle
+                        check_bundle(self, json.loads(r.stdout))
+                    elif fmt == "misp":
+                        json.loads(r.stdout)
+
+
 class Html(unittest.TestCase):
     """What can be seen without a browser; html_chromium.py renders it."""
 

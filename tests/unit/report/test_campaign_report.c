@@ -65,6 +65,8 @@ static void report_refuses_what_is_not_campaign_documents(void **state)
 		"campaign 4: messages[0].date: not an ISO 8601 time");
 	expect_parse_error("[{\"id\": 4, \"targets\": [{\"name\": \"A\"}]}]",
 		"campaign 4: targets[0].address: missing");
+	expect_parse_error("[{\"id\": 4, \"targets\": [{\"address\": \"\"}]}]",
+		"campaign 4: targets[0].address: empty");
 	expect_parse_error("[{\"id\": 4, \"senders\": {\"addresses\": [1]}}]",
 		"campaign 4: senders.addresses[0]: not a string");
 	expect_parse_error("[{\"id\": 4, \"first_seen\": \"2021-02-30T00:00:00Z\"}]",
