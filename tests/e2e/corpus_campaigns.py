@@ -52,6 +52,8 @@ def main():
         by_set = {}
         for camp in camps:
             ids = {m["message_id"] for m in camp["messages"]}
+            c.check(set(camp["message_ids"]) == ids and len(camp["message_ids"]) == len(ids),
+                    f"campaign {camp['id']} lists its message_ids")
             by_set[frozenset(ids)] = camp["id"]
             labelled = {label_of.get(i, {}).get("label") for i in ids}
             c.check(labelled == {"recon"},

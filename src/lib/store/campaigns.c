@@ -462,7 +462,8 @@ static int strings(vigil_store *st, json_t *arr, const char *sql, int64_t id)
 
 static int doc_messages(vigil_store *st, json_t *doc, int64_t id)
 {
-	json_t *msgs = json_array();
+	json_t *msgs = json_array(), *ids = json_array();
+	json_object_set_new(doc, "message_ids", ids);
 	json_object_set_new(doc, "messages", msgs);
 	sqlite3_stmt *s, *r = NULL, *p = NULL, *f = NULL, *u = NULL;
 	int rc = prepare(st, &s,
@@ -498,6 +499,8 @@ static int doc_messages(vigil_store *st, json_t *doc, int64_t id)
 		json_object_set_new(m, "subject", col_text(s, 6));
 		json_object_set_new(m, "verdict", col_text(s, 7));
 		json_object_set_new(m, "score", json_integer(sqlite3_column_int64(s, 8)));
+		if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+			json_array_append_new(ids, col_text(s, 2));
 		struct {
 			sqlite3_stmt *s;
 			const char *key;
