@@ -155,18 +155,29 @@ static bool message_matches(json_t *m, match how, const char *value)
 	return at && g_ascii_strcasecmp(at + 1, value) == 0;
 }
 
-/* Counts the messages of campaign `c` that show `value`. When none can be
- * told (the documents carry no per-message detail for relays and intel, or
- * an older document has no tracker URLs), the whole campaign counts: every
- * message of a campaign shares its infrastructure by construction. */
+/* Whether message `m` carries what `how` looks at (a From address, tracker
+ * URLs), so that not matching means not showing the indicator. */
+static bool message_tells(json_t *m, match how)
+{
+	if (how == M_TRACKER_HOST)
+		return json_array_size(json_object_get(m, "tracker_urls")) > 0;
+	return report__str(m, "from") != NULL;
+}
+
+/* Counts the messages of campaign `c` that show `value`. When the messages
+ * cannot tell (the documents carry no per-message detail for relays and
+ * intel, or a document has no tracker URLs or From addresses), the whole
+ * campaign counts: its messages share that infrastructure by construction. */
 static seen count_seen(json_t *c, match how, const char *value)
 {
 	seen s = {0, REPORT_NO_TIME, REPORT_NO_TIME};
 	json_t *msgs = json_object_get(c, "messages");
+	bool told = false;
 	if (how != M_CAMPAIGN) {
 		size_t i;
 		json_t *m;
 		json_array_foreach (msgs, i, m) {
+			told |= message_tells(m, how);
 			if (!message_matches(m, how, value))
 				continue;
 			s.count++;
@@ -177,7 +188,7 @@ static seen count_seen(json_t *c, match how, const char *value)
 				s.last = t;
 		}
 	}
-	if (s.count == 0) {
+	if (!told) {
 		s.count = report__int(c, "message_count", (json_int_t)json_array_size(msgs));
 		s.first = report__time(c, "first_seen");
 		s.last = report__time(c, "last_seen");
@@ -188,6 +199,8 @@ static seen count_seen(json_t *c, match how, const char *value)
 		s.last = s.first;
 	if (s.count > STIX_MAX_COUNT)
 		s.count = STIX_MAX_COUNT;
+	if (s.count < 0)
+		s.count = 0;
 	return s;
 }
 
@@ -199,9 +212,11 @@ typedef struct campaign_info {
 } campaign_info;
 
 /* One indicator of a campaign: the indicator (once per bundle), its
- * `indicates` relationship and the organisation's sighting of it there. */
+ * `indicates` relationship and the organisation's sighting of it there,
+ * counted on the messages that show `seen_as` (NULL: `value` itself). */
 static void add_indicator(stix *S, const campaign_info *C, const char *label, const char *path,
-	const char *op, const char *value, const char *types, match how, const char *note)
+	const char *op, const char *value, const char *types, match how, const char *seen_as,
+	const char *note)
 {
 	if (!value || !*value)
 		return; /* an empty list entry: nothing to look for */
@@ -242,7 +257,7 @@ static void add_indicator(stix *S, const campaign_info *C, const char *label, co
 		set(rel, "target_ref", json_string(C->id));
 	}
 
-	seen s = count_seen(C->doc, how, value);
+	seen s = count_seen(C->doc, how, seen_as ? seen_as : value);
 	if (s.count > 0) {
 		char sid[64];
 		report__uuid5_of(uuid, "sighting", id, C->id);
@@ -382,34 +397,34 @@ static void add_campaign(stix *S, json_t *c)
 		if (report__shared_tracker(c, h))
 			continue; /* a tracking service's: shared by all its customers */
 		add_indicator(S, &C, "Tracker host", addr_path(h), "=", h, "malicious-activity",
-			M_TRACKER_HOST, "Mail of the campaign loads hidden images from it to learn who opens it.");
+			M_TRACKER_HOST, NULL, "Mail of the campaign loads hidden images from it to learn who opens it.");
 	}
 	json_array_foreach (json_object_get(trackers, "url_templates"), i, v) {
 		const char *t = json_string_value(v);
 		if (report__shared_tracker(c, t))
 			continue;
 		char *like = template_like(t);
-		char host[256];
+		char host[256]; /* counted on the messages with a tracker on its host */
 		url_host(t, host, sizeof(host));
 		add_indicator(S, &C, "Tracker URL", "url:value", like ? "LIKE" : "=", like ? like : t,
-			"malicious-activity", M_TRACKER_HOST,
+			"malicious-activity", M_TRACKER_HOST, host,
 			like ? "'%' stands for the per-recipient token." : NULL);
 		g_free(like);
 	}
 	json_array_foreach (json_object_get(senders, "addresses"), i, v)
 		add_indicator(S, &C, "Sender address", "email-addr:value", "=", json_string_value(v),
-			"malicious-activity,attribution", M_FROM, NULL);
+			"malicious-activity,attribution", M_FROM, NULL, NULL);
 	json_array_foreach (json_object_get(senders, "domains"), i, v) {
 		const char *d = json_string_value(v);
 		if (report__shared_domain(c, d))
 			continue; /* gmail.com says nothing about who sent it */
 		add_indicator(S, &C, "Sender domain", addr_path(d), "=", d,
-			"malicious-activity,attribution", M_FROM_DOMAIN, NULL);
+			"malicious-activity,attribution", M_FROM_DOMAIN, NULL, NULL);
 	}
 	json_array_foreach (json_object_get(senders, "relay_ips"), i, v) {
 		const char *a = json_string_value(v);
 		add_indicator(S, &C, "Relay address", addr_path(a), "=", a, "compromised,attribution",
-			M_CAMPAIGN, "A Received hop of the campaign's mail came from it.");
+			M_CAMPAIGN, NULL, "A Received hop of the campaign's mail came from it.");
 	}
 	json_array_foreach (json_object_get(c, "indicators"), i, v) {
 		const char *type = report__str(v, "type"), *value = report__str(v, "value");
@@ -420,7 +435,7 @@ static void add_campaign(stix *S, json_t *c)
 		char *note = g_strdup_printf("Matched threat intelligence%s%s.", src ? " from " : "",
 			src ? src : "");
 		add_indicator(S, &C, "Threat-intel indicator", path, "=", value, "malicious-activity",
-			M_CAMPAIGN, note);
+			M_CAMPAIGN, NULL, note);
 		g_free(note);
 	}
 

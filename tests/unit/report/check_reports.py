@@ -204,6 +204,9 @@ class Stix(unittest.TestCase):
                        and o["pattern"] == "[domain-name:value = 'img.news-cdn-analytics.com']")
         self.assertEqual(sights[tracker["id"]]["count"], 12)
         self.assertEqual(sights[tracker["id"]]["last_seen"], "2021-01-19T09:19:11.000Z")
+        template = next(o for o in by_id.values() if o["type"] == "indicator"
+                        and o["pattern"].startswith("[url:value LIKE"))
+        self.assertEqual(sights[template["id"]]["count"], 12)
         # Targets are individuals the campaign targets (default on).
         people = [o for o in by_id.values() if o["type"] == "identity"
                   and o["identity_class"] == "individual"]
@@ -228,6 +231,13 @@ class Stix(unittest.TestCase):
                      ("file", "hashes.SHA-256", "=", "a" * 64),
                      ("email-addr", "value", "=", "-2+3@evil.example")]:
             self.assertIn(want, vals)
+        # Sightings count the messages that show the indicator: one message
+        # is from o'brien, none from +cmd (no sighting then).
+        counts = {by_id[o["sighting_of_ref"]]["pattern"]: o["count"]
+                  for o in by_id.values() if o["type"] == "sighting"}
+        self.assertEqual(counts["[email-addr:value = 'o\\'brien\\\\x@evil.example']"], 1)
+        self.assertNotIn("[email-addr:value = '+cmd@evil.example']", counts)
+        self.assertEqual(counts["[ipv4-addr:value = '198.51.100.23']"], 2)  # the campaign's
         names = {o["name"] for o in by_id.values() if o["type"] == "campaign"}
         self.assertIn(documents(HOSTILE)[0]["name"], names)
         self.assertIn("campaign 8", names)  # the campaign without a name
