@@ -35,7 +35,8 @@ struct vigil_log_reader {
 	char *path;
 	int fd;            /* -1 when none */
 	bool fd_owned;     /* false for standard input */
-	bool eof;          /* no more raw input */
+	bool raw_eof;      /* the file has no more bytes */
+	bool eof;          /* no more bytes to cut lines from (inflated ones included) */
 	bool done;         /* no more lines: next() says VIGIL_EDONE */
 	int pending_error; /* a read or gzip error to report once the lines before it are out */
 

@@ -63,27 +63,26 @@ static ssize_t gz_read(vigil_log_reader *r, char *dst, size_t room)
 	r->zs.next_out = (unsigned char *)dst;
 	r->zs.avail_out = (uInt)room;
 	while (r->zs.avail_out == room) {
-		if (r->zs.avail_in == 0 && !r->eof) {
+		if (r->zs.avail_in == 0 && !r->raw_eof) {
 			ssize_t n = raw_read(r, r->in, LOGS_IN_CHUNK);
 			if (n < 0)
 				return n;
 			if (n == 0)
-				r->eof = true;
+				r->raw_eof = true;
 			r->zs.next_in = r->in;
 			r->zs.avail_in = (uInt)n;
 		}
 		if (r->gz_member_end) {
-			if (r->zs.avail_in == 0 && r->eof)
+			if (r->zs.avail_in == 0 && r->raw_eof)
 				return 0;
 			if (r->zs.next_in[0] != 0x1f) {
 				r->zs.avail_in = 0; /* trailing garbage (often NUL padding) */
-				r->eof = true;
 				return 0;
 			}
 			inflateReset(&r->zs);
 			r->gz_member_end = false;
 		}
-		if (r->zs.avail_in == 0 && r->eof)
+		if (r->zs.avail_in == 0 && r->raw_eof)
 			return fail(r, VIGIL_EPARSE, "%s: truncated gzip data", r->path);
 		int rc = inflate(&r->zs, Z_NO_FLUSH);
 		if (rc == Z_STREAM_END)
@@ -121,10 +120,12 @@ static ssize_t fill(vigil_log_reader *r)
 			n = (ssize_t)room;
 		memcpy(dst, r->in + r->in_pos, (size_t)n);
 		r->in_pos += (size_t)n;
-	} else if (r->eof) {
+	} else if (r->raw_eof) {
 		n = 0;
 	} else {
 		n = raw_read(r, dst, room);
+		if (n == 0)
+			r->raw_eof = true;
 	}
 	if (n > 0)
 		r->end += (size_t)n;
@@ -364,14 +365,14 @@ int vigil_log_open(vigil_log_reader **out, const char *path, vigil_log_format fm
 		}
 	}
 	/* The gzip magic, from the first two bytes (a pipe may give one). */
-	while (r->in_len < 2 && !r->eof) {
+	while (r->in_len < 2 && !r->raw_eof) {
 		ssize_t n = raw_read(r, r->in + r->in_len, LOGS_IN_CHUNK - r->in_len);
 		if (n < 0) {
 			r->done = true;
 			return (int)n;
 		}
 		if (n == 0)
-			r->eof = true;
+			r->raw_eof = true;
 		r->in_len += (size_t)n;
 	}
 	if (r->in_len >= 2 && r->in[0] == 0x1f && (unsigned char)r->in[1] == 0x8b) {

@@ -677,6 +677,37 @@ static void gzip_by_magic_with_concatenated_members(void **state)
 	run_free(&r);
 }
 
+/* A small compressed file, read in one go, that inflates to many buffers:
+ * the end of the file's bytes is not the end of the lines. */
+static void gzip_small_file_inflating_past_the_buffer_is_read_whole(void **state)
+{
+	size_t l1 = (size_t)(strchr(squid2, '\n') + 1 - squid2);
+	size_t lines = 20000; /* ~2 MB of log, a few KB compressed */
+	char *big = malloc(l1 * lines + 1);
+	for (size_t i = 0; i < lines; i++)
+		memcpy(big + i * l1, squid2, l1);
+	big[l1 * lines] = '\0';
+	const char *parts[] = {big};
+	const char *path = write_gz("big.gz", parts, 1);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size < 64 * 1024); /* one read of the compressed file */
+	vigil_log_reader *r = NULL;
+	vigil_log_event e;
+	assert_int_equal(vigil_log_open(&r, path, VIGIL_LOG_AUTO), 0);
+	size_t n = 0;
+	int rc;
+	while ((rc = vigil_log_next(r, &e)) == 0) {
+		assert_int_equal(e.line, n + 1);
+		n++;
+	}
+	assert_int_equal(rc, VIGIL_EDONE);
+	assert_int_equal(n, lines);
+	assert_int_equal(vigil_log_malformed(r), 0);
+	vigil_log_free(r);
+	free(big);
+}
+
 static void gzip_truncated_or_damaged_is_an_error_after_the_lines(void **state)
 {
 	const char *parts[] = {squid2};
@@ -783,6 +814,12 @@ static void empty_and_blank_files_are_unrecognised(void **state)
 	assert_int_equal(r.n, 0);
 	assert_int_equal(r.lines, 0);
 	assert_int_equal(r.last_rc, VIGIL_EDONE);
+	run_free(&r);
+	read_all(&r, write_text("one.log", "x"), VIGIL_LOG_AUTO, NULL);
+	/* One byte, no newline: still a line. (A file shorter than the gzip
+	 * magic was read as empty: the end of the file was taken for the end
+	 * of the lines while its byte still sat in the sniffing buffer.) */
+	assert_int_equal(r.lines, 1);
 	run_free(&r);
 	read_all(&r, write_text("blank.log", "\n\n  \n\r\n"), VIGIL_LOG_AUTO, NULL);
 	assert_int_equal(r.detected, VIGIL_LOG_AUTO);
@@ -912,6 +949,7 @@ int main(void)
 		T(zones_refused_when_unknown_or_a_path),
 		T(tzif_file_from_tzdir_is_parsed),
 		T(gzip_by_magic_with_concatenated_members),
+		T(gzip_small_file_inflating_past_the_buffer_is_read_whole),
 		T(gzip_truncated_or_damaged_is_an_error_after_the_lines),
 		T(crlf_lines_and_missing_final_newline),
 		T(long_lines_skipped_and_counted_at_the_limit),
