@@ -63,6 +63,7 @@ typedef struct conn {
 	bool in_msg;
 	milter_live *lv; /* the settings it is judged by: the ones live at MAIL FROM */
 	double t0;       /* MAIL FROM received */
+	double cb_ms;    /* time spent in the callbacks so far */
 	char *buf;       /* the message as a file holds it: LF line ends */
 	size_t len, cap;
 	bool over, nomem, cr;
@@ -196,7 +197,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+static sfsistat envfrom_step(SMFICTX *ctx, char **argv)
 {
 	conn *c = get_conn(ctx);
 	if (!c)
@@ -206,7 +207,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+static sfsistat envrcpt_step(SMFICTX *ctx, char **argv)
 {
 	conn *c = get_conn(ctx);
 	if (!c || !c->in_msg)
@@ -239,7 +240,7 @@ static void note_spoofed(conn *c, const char *name)
 	c->spoof[c->n_spoof++].count = 1;
 }
 
-static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+static sfsistat header_step(SMFICTX *ctx, char *name, char *value)
 {
 	conn *c = get_conn(ctx);
 	if (!c)
@@ -272,7 +273,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_eoh(SMFICTX *ctx)
+static sfsistat eoh_step(SMFICTX *ctx)
 {
 	conn *c = get_conn(ctx);
 	if (c && c->in_msg && reserve(c, 1))
@@ -280,12 +281,61 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+static sfsistat body_step(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	conn *c = get_conn(ctx);
 	if (c && c->in_msg && reserve(c, len + 1))
 		put_lf(c, (const char *)chunk, len);
 	return SMFIS_CONTINUE;
+}
+
+/* The callbacks before the end of the message, timed: the MTA waits for
+ * each answer, so their sum is latency the milter adds (the log's cb_ms). */
+static void add_cb_time(SMFICTX *ctx, double t0)
+{
+	conn *c = smfi_getpriv(ctx);
+	if (c && c->in_msg)
+		c->cb_ms += milter_now_ms() - t0;
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	double t0 = milter_now_ms();
+	sfsistat r = envfrom_step(ctx, argv);
+	add_cb_time(ctx, t0);
+	return r;
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	double t0 = milter_now_ms();
+	sfsistat r = envrcpt_step(ctx, argv);
+	add_cb_time(ctx, t0);
+	return r;
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	double t0 = milter_now_ms();
+	sfsistat r = header_step(ctx, name, value);
+	add_cb_time(ctx, t0);
+	return r;
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+	double t0 = milter_now_ms();
+	sfsistat r = eoh_step(ctx);
+	add_cb_time(ctx, t0);
+	return r;
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	double t0 = milter_now_ms();
+	sfsistat r = body_step(ctx, chunk, len);
+	add_cb_time(ctx, t0);
+	return r;
 }
 
 /* ---- the end of a message -------------------------------------------- */
@@ -466,9 +516,10 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	double t_end = milter_now_ms();
 	milter_log(*why ? MILTER_LOG_WARNING : MILTER_LOG_INFO,
 		"qid=%s from=%s rcpt=%s nrcpt=%u verdict=%s score=%d action=%s reasons=\"%s\" "
-		"size=%zu scan_ms=%.3f eom_ms=%.3f msg_ms=%.3f%s%s%s%s%s",
+		"size=%zu scan_ms=%.3f eom_ms=%.3f cb_ms=%.3f msg_ms=%.3f%s%s%s%s%s",
 		qid, c->from, c->rcpts, c->n_rcpts, verdict, score < 0 ? 0 : score, action, reasons,
-		c->seen, job && job->done ? job->scan_ms : 0.0, t_end - t_eom, t_end - c->t0,
+		c->seen, job && job->done ? job->scan_ms : 0.0, t_end - t_eom,
+		c->cb_ms + (t_end - t_eom), t_end - c->t0,
 		job && job->done && job->partial ? " partial=yes" : "", *qname ? " file=" : "",
 		qname, *why ? " why=" : "", why);
 	milter_job_put(job);
