@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every vigil benchmark against one build directory (`make bench`): scan
 # throughput, detection speed next to rspamd 3.4, the hunt next to grep, rg and
-# yara and, when the labelled archive is present, detection quality.
+# yara, the milter behind Postfix next to rspamd's and, when the labelled
+# archive is present, detection quality.
 # Builds the benchmark mbox when missing, runs each benchmark, prints a summary.
 # Exit status: 0 when every benchmark met its floor, 1 when one did not, 2 when
 # one could not run.
@@ -62,6 +63,13 @@ run vs-rspamd python3 "$here/vs-rspamd.py" --build "$build" --corpus "$corpus" -
 # missing (root only); exits 2 when it cannot, reported as ERROR below.
 run hunt-vs-grep python3 "$here/hunt-vs-grep.py" --build "$build" --mbox "$mbox" --runs "$runs" \
 	--corpus "$corpus"
+
+# The milter in front of a real Postfix: messages/s and the latency it adds,
+# vigil milter next to rspamd 3.4's proxy worker in milter mode (offline),
+# 10,000 messages each through one private Postfix on loopback. Needs root
+# (Postfix's master) and the postfix package (make deps); exits 2 when it
+# cannot run, reported as ERROR below.
+run milter-vs-rspamd python3 "$here/milter-vs-rspamd.py" --build "$build" --corpus "$corpus"
 
 # Detection quality on the labelled synthetic archive (bench/eval), when the
 # corpus has it: precision and recall beside speed, so a faster build that
