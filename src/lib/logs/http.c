@@ -221,7 +221,8 @@ logs_result logs__combined(vigil_log_reader *r, char *line, size_t len, vigil_lo
 		return LOGS_NO;
 	const char *tp = br + 2;
 	int64_t t;
-	if (!logs__time_clf(&tp, &t) || *tp != ']')
+	/* %t, or nginx's $time_iso8601 in its place */
+	if (!(logs__time_clf(&tp, &t) || logs__time_iso(r, &tp, &t)) || *tp != ']')
 		return LOGS_NO;
 	*br = '\0';
 	size_t n = split(line, f, 4);

@@ -250,10 +250,14 @@ static void combined_common_format_and_extra_fields(void **state)
 		"10.0.0.2 - - [22/Nov/2026:07:28:58 +0000] \"GET http://Track.Example/o/1.gif HTTP/1.1\" 200 43 \"-\" \"UA\" TCP_MISS:HIER_DIRECT\n"
 		/* nginx with $http_x_forwarded_for added */
 		"10.0.0.3 - - [22/Nov/2026:07:28:58 +0000] \"GET /b HTTP/2.0\" 200 5 \"-\" \"UA2\" \"203.0.113.9\"\n"
-		"10.0.0.4 - - [22/Nov/2026:07:28:58 +0000] \"CONNECT example.org:443 HTTP/1.1\" 200 0\n"),
+		"10.0.0.4 - - [22/Nov/2026:07:28:58 +0000] \"CONNECT example.org:443 HTTP/1.1\" 200 0\n"
+		/* nginx with $time_iso8601 for $time_local */
+		"10.0.0.5 - - [2026-11-22T08:28:58+01:00] \"GET /iso HTTP/1.1\" 200 5 \"-\" \"UA3\"\n"),
 		VIGIL_LOG_AUTO, NULL);
 	assert_int_equal(r.detected, VIGIL_LOG_COMBINED);
-	assert_int_equal(r.n, 4);
+	assert_int_equal(r.n, 5);
+	assert_int_equal(r.e[4].time, 1795332538);
+	assert_string_equal(r.e[4].url, "/iso");
 	assert_int_equal(r.malformed, 0);
 	assert_int_equal(r.e[0].time, 1795332538);
 	assert_null(r.e[0].user_agent);
