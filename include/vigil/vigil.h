@@ -599,6 +599,104 @@ typedef struct vigil_logs_result {
 int vigil_store_logs_ingest(vigil_store *st, const vigil_ctx *ctx, vigil_log_reader *r,
 	const char *log, vigil_logs_result *res);
 
+/* ---- notifications (docs/notify.md) ----------------------------------- */
+
+/* Telling each target of a campaign, in plain language, what they received
+ * and when, that it tracked who opens it, whether vigil saw them open it,
+ * and what to do. A template gives the words; the store records who was
+ * told, so that nobody is told twice. */
+typedef struct vigil_notify_template vigil_notify_template;
+
+/* Loads a template: `path`, or NULL for the shipped one
+ * (data/notify-template.txt, or $VIGIL_DATADIR's). A "Subject:" line, an
+ * empty line, the body; "{name}"-style placeholders. Returns 0, VIGIL_EIO
+ * (unreadable), VIGIL_ECONFIG ("FILE:LINE: unknown placeholder {x}", no
+ * Subject line, not UTF-8, larger than VIGIL_MAX_TEMPLATE_BYTES) or
+ * VIGIL_ENOMEM, with the detail in err (may be NULL). */
+int vigil_notify_template_load(vigil_notify_template **out, const char *path, char *err,
+	size_t err_size);
+void vigil_notify_template_free(vigil_notify_template *t);
+
+typedef struct vigil_notify_options {
+	const char *from;      /* required: "Name <address>" or an address; the
+	                        * From and the envelope sender */
+	const char *contact;   /* the security contact the text names; NULL:
+	                        * from's address */
+	int64_t now;           /* the messages' Date, seconds since the epoch */
+	const char *const *targets; /* only these addresses (NULL: every target) */
+	size_t n_targets;
+	/* Sending (vigil_store_notify with send): */
+	const char *smtp_url;  /* smtp://HOST[:PORT] or smtps://...; NULL:
+	                        * VIGIL_NOTIFY_DEFAULT_SMTP */
+	bool starttls;         /* smtp://: require STARTTLS (refuse to go on
+	                        * without it) */
+	const char *smtp_user; /* AUTH when set */
+	const char *smtp_password;
+	long timeout_ms;       /* per message; 0: VIGIL_SMTP_TIMEOUT_MS */
+	bool resend_unconfirmed; /* also send to targets left 'sending' by a run
+	                        * that stopped before knowing the outcome */
+} vigil_notify_options;
+
+#define VIGIL_NOTIFY_DEFAULT_SMTP "smtp://127.0.0.1:25"
+
+/* One notification, all UTF-8. */
+typedef struct vigil_notification {
+	char *to;         /* the target's address */
+	char *to_name;    /* the target's name, NULL when unknown */
+	char *subject;    /* as rendered, before RFC 2047 encoding */
+	char *body;       /* as rendered, LF line ends */
+	char *message_id; /* without angle brackets, at the From domain */
+	char *raw;        /* the RFC 5322 message, CRLF line ends, NUL-terminated */
+	size_t raw_len;
+} vigil_notification;
+
+/* The notification for target `address` of `campaign_json`, a campaign
+ * document (docs/campaigns.md) as a JSON object or an array holding one.
+ * The Message-ID is the same for the same campaign and target, so a copy
+ * sent twice can be recognised. Returns 0, VIGIL_EINVAL (not a target, a
+ * bad From, an address SMTP cannot carry), VIGIL_EPARSE (not a campaign
+ * document), VIGIL_ECONFIG (the text would show a tracker host in clear)
+ * or VIGIL_ENOMEM, with the detail in err (may be NULL). */
+int vigil_notify_build(vigil_notification **out, const vigil_notify_template *t,
+	const char *campaign_json, const char *address, const vigil_notify_options *opt,
+	char *err, size_t err_size);
+void vigil_notification_free(vigil_notification *n);
+
+/* What happened to one target. */
+typedef enum vigil_notify_outcome {
+	VIGIL_NOTIFY_DRY_RUN = 1,     /* would be sent (send was false) */
+	VIGIL_NOTIFY_SENT = 2,        /* the SMTP server accepted it; recorded */
+	VIGIL_NOTIFY_FAILED = 3,      /* not sent; recorded, tried again next run */
+	VIGIL_NOTIFY_ALREADY = 4,     /* sent by an earlier run: skipped */
+	VIGIL_NOTIFY_UNCONFIRMED = 5, /* an earlier run began sending and stopped
+	                               * before recording the outcome: it may have
+	                               * gone out; skipped unless resend_unconfirmed */
+} vigil_notify_outcome;
+
+typedef struct vigil_notify_result {
+	size_t dry_run, sent, failed, already, unconfirmed; /* targets by outcome */
+	/* Called for each target in address order (may be NULL). `n` is the
+	 * message (NULL when skipped or when it could not be made); `detail` the
+	 * server's reply or the error, or NULL. Borrowed for the call. */
+	void (*on_target)(void *ud, vigil_notify_outcome what, const char *address,
+		const vigil_notification *n, const char *detail);
+	void *ud;
+} vigil_notify_result;
+
+/* Notifies the targets of campaign `id` (a merged id leads to the campaign
+ * it joined). Every message is built first, so a template that shows a
+ * tracker host or a bad From stops the run before anything is sent. Without
+ * `send`: nothing is recorded and no connection made. With `send`, for each
+ * target not yet told: state 'sending' is committed, the message goes out by
+ * SMTP (libcurl), then 'sent' with its Message-ID, or 'failed' with the
+ * reason, is committed (docs/notify.md). Returns 0 (also when some targets
+ * failed: see res), VIGIL_EINVAL (no such campaign, a target asked for that
+ * is not the campaign's, bad options), VIGIL_ECONFIG (a bad SMTP URL, a
+ * template that shows a tracker) or a database error; the detail is in
+ * vigil_store_error(). A database error while sending stops the run. */
+int vigil_store_notify(vigil_store *st, int64_t id, const vigil_notify_template *t,
+	const vigil_notify_options *opt, bool send, vigil_notify_result *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,7 @@ int cmd_milter(int argc, char **argv); /* src/milter/milter.c */
 int cmd_campaigns(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_notify(int argc, char **argv);
 
 /* common.c */
 vigil_format cli_default_format(void); /* text on a terminal, else jsonl */

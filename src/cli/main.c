@@ -31,6 +31,9 @@ static void usage(FILE *fp)
 	      "                         from proxy, DNS and mail server logs\n"
 	      "  report (ID | --all) --format stix|misp|csv|html\n"
 	      "                         a campaign for a CERT: STIX 2.1, MISP, CSV, HTML\n"
+	      "  notify ID --from ADDR [--send]\n"
+	      "                         tell each target what they received and what to do\n"
+	      "                         (a dry run unless --send; nobody told twice)\n"
 	      "\n"
 	      "  vigil COMMAND --help   options of one command\n"
 	      "  vigil --version        the version\n",
@@ -66,6 +69,8 @@ int main(int argc, char **argv)
 		return cmd_logs(argc - 1, argv + 1);
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(argc - 1, argv + 1);
+	if (strcmp(cmd, "notify") == 0)
+		return cmd_notify(argc - 1, argv + 1);
 	fprintf(stderr, "vigil: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;

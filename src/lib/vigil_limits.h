@@ -122,4 +122,16 @@
  * (Debian's "fat" files with transitions to 2037 included). */
 #define VIGIL_MAX_TZIF_BYTES (256u * 1024)
 
+/* Largest notification template (vigil notify). A letter to a person is a
+ * few KiB; 64 KiB leaves room for several languages in one file and keeps a
+ * wrong file (a log, an mbox) from being taken for a template. */
+#define VIGIL_MAX_TEMPLATE_BYTES (64u * 1024)
+
+/* Time one notification may take over SMTP, connecting included, and the
+ * connection alone. Postfix answers a loopback client in milliseconds; a
+ * remote relay that greylists or is slow gets 2 minutes, after which the
+ * target is recorded failed and retried on the next run. */
+#define VIGIL_SMTP_TIMEOUT_MS (120L * 1000)
+#define VIGIL_SMTP_CONNECT_TIMEOUT_MS (30L * 1000)
+
 #endif /* VIGIL_LIMITS_H */
