@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "vigil_limits.h"
 #include "testutil.h"
 
 static char err[1024];
@@ -592,6 +593,86 @@ static void weights_bad_finding_id_refused(void **state)
 	config__free(c);
 }
 
+/* ---- [milter] ------------------------------------------------------------ */
+
+static void milter_defaults_quarantine_recon_and_tag_suspicious(void **state)
+{
+	vigil_config *c = config__new_default();
+	const vigil_milter_settings *m = &c->milter;
+	assert_int_equal(m->action[VIGIL_VERDICT_CLEAN], VIGIL_MILTER_ACCEPT);
+	assert_int_equal(m->action[VIGIL_VERDICT_TRACKING], VIGIL_MILTER_ACCEPT);
+	assert_int_equal(m->action[VIGIL_VERDICT_SUSPICIOUS], VIGIL_MILTER_TAG);
+	assert_int_equal(m->action[VIGIL_VERDICT_RECON], VIGIL_MILTER_QUARANTINE);
+	assert_int_equal(m->action[VIGIL_VERDICT_MALICIOUS], VIGIL_MILTER_QUARANTINE);
+	assert_false(m->fallback_accept);
+	assert_false(m->quarantine_hold);
+	assert_int_equal(m->max_message_bytes, VIGIL_MILTER_DEFAULT_MAX_BYTES);
+	assert_int_equal(m->time_budget_ms, VIGIL_MILTER_DEFAULT_BUDGET_MS);
+	assert_string_equal(m->subject_prefix, "");
+	config__free(c);
+}
+
+static void milter_file_sets_every_key(void **state)
+{
+	vigil_config *c = load_ok("milter.conf");
+	const vigil_milter_settings *m = &c->milter;
+	assert_int_equal(m->action[VIGIL_VERDICT_TRACKING], VIGIL_MILTER_TAG);
+	assert_int_equal(m->action[VIGIL_VERDICT_SUSPICIOUS], VIGIL_MILTER_REJECT);
+	assert_int_equal(m->action[VIGIL_VERDICT_RECON], VIGIL_MILTER_REJECT);
+	assert_int_equal(m->action[VIGIL_VERDICT_MALICIOUS], VIGIL_MILTER_QUARANTINE);
+	assert_string_equal(m->subject_prefix, "[VIGIL]");
+	/* relative to the config file's folder, like lists */
+	assert_string_equal(m->quarantine_dir, data("quarantine-here"));
+	assert_true(m->quarantine_hold);
+	assert_true(m->fallback_accept);
+	assert_int_equal(m->max_message_bytes, 1048576);
+	assert_int_equal(m->time_budget_ms, 2500);
+	assert_string_equal(m->reject_reply, "Refused here");
+	assert_string_equal(m->socket, "unix:/run/vigil/milter.sock");
+	assert_int_equal(m->log, 2);
+	config__free(c);
+}
+
+static void milter_settings_kept_by_a_later_file_without_them(void **state)
+{
+	vigil_config *c = load_ok("milter.conf");
+	assert_int_equal(load_file_rc(c, "good.conf"), 0);
+	assert_int_equal(c->milter.action[VIGIL_VERDICT_RECON], VIGIL_MILTER_REJECT);
+	assert_string_equal(c->milter.subject_prefix, "[VIGIL]");
+	config__free(c);
+}
+
+static void milter_bad_action_refused_with_line(void **state)
+{
+	vigil_config *c = config__new_default();
+	assert_int_equal(load_file_rc(c, "milter-bad-action.conf"), VIGIL_ECONFIG);
+	assert_err_at("milter-bad-action.conf", 4);
+	assert_non_null(strstr(err, "'drop' is not accept, tag, quarantine or reject"));
+	assert_int_equal(c->milter.action[VIGIL_VERDICT_RECON], VIGIL_MILTER_QUARANTINE);
+	config__free(c);
+}
+
+static void milter_max_size_below_64k_refused(void **state)
+{
+	vigil_config *c = config__new_default();
+	assert_int_equal(load_file_rc(c, "milter-bad-size.conf"), VIGIL_ECONFIG);
+	assert_err_at("milter-bad-size.conf", 2);
+	assert_non_null(strstr(err, "from 65536 to 134217728"));
+	assert_int_equal(c->milter.max_message_bytes, VIGIL_MILTER_DEFAULT_MAX_BYTES);
+	config__free(c);
+}
+
+static void milter_bad_socket_and_long_prefix_refused(void **state)
+{
+	vigil_config *c = config__new_default();
+	assert_int_equal(load_file_rc(c, "milter-bad-socket.conf"), VIGIL_ECONFIG);
+	assert_err_at("milter-bad-socket.conf", 3);
+	assert_int_equal(load_file_rc(c, "milter-long-prefix.conf"), VIGIL_ECONFIG);
+	assert_err_at("milter-long-prefix.conf", 2);
+	assert_non_null(strstr(err, "longer than 64 bytes"));
+	config__free(c);
+}
+
 /* ---- own domains, members ---------------------------------------------- */
 
 static void own_domains_default_to_members_domains(void **state)
@@ -644,6 +725,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(config_builtin_defaults_have_no_lists),
+		cmocka_unit_test(milter_defaults_quarantine_recon_and_tag_suspicious),
+		cmocka_unit_test(milter_file_sets_every_key),
+		cmocka_unit_test(milter_settings_kept_by_a_later_file_without_them),
+		cmocka_unit_test(milter_bad_action_refused_with_line),
+		cmocka_unit_test(milter_max_size_below_64k_refused),
+		cmocka_unit_test(milter_bad_socket_and_long_prefix_refused),
 		cmocka_unit_test(config_default_file_loads),
 		cmocka_unit_test(config_shipped_default_loads_through_ctx),
 		cmocka_unit_test(config_full_file_sets_every_group),
