@@ -317,7 +317,9 @@ int report__parse_time(const char *s, int64_t *out)
 		!digits(s + 17, 2, &sec))
 		return -1;
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 || sec > 60)
+	bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+	if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || (M == 2 && D == 29 && !leap) ||
+		h > 23 || m > 59 || sec > 60)
 		return -1;
 	const char *p = s + 19;
 	if (*p == '.') {
@@ -352,24 +354,28 @@ int64_t report__time(json_t *o, const char *k)
 	return s && report__parse_time(s, &t) == 0 ? t : REPORT_NO_TIME;
 }
 
-void report__iso(int64_t t, char *buf, size_t size)
+/* Four-digit years always: strftime's %Y writes year 1 as "1", which is
+ * no RFC 3339 time, and a bogus Date header can say year 1. */
+static void format_time(int64_t t, const char *frac, char *buf, size_t size)
 {
 	buf[0] = '\0';
-	if (t == REPORT_NO_TIME)
-		return;
 	time_t tt = (time_t)t;
 	struct tm tm;
 	if (gmtime_r(&tt, &tm))
-		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900,
+			tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+void report__iso(int64_t t, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (t != REPORT_NO_TIME)
+		format_time(t, "", buf, size);
 }
 
 void report__stix_time(int64_t t, char *buf, size_t size)
 {
-	buf[0] = '\0';
-	time_t tt = (time_t)(t == REPORT_NO_TIME ? 0 : t);
-	struct tm tm;
-	if (gmtime_r(&tt, &tm))
-		strftime(buf, size, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	format_time(t == REPORT_NO_TIME ? 0 : t, ".000", buf, size);
 }
 
 /* ---- values ---------------------------------------------------------------- */

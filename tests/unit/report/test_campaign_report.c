@@ -164,12 +164,18 @@ static void report_times_parse_and_print(void **state)
 	assert_int_equal(t, 1610611331);
 	assert_int_equal(report__parse_time("2021-01-14T08:02:11", &t), -1);
 	assert_int_equal(report__parse_time("2021-13-14T08:02:11Z", &t), -1);
+	assert_int_equal(report__parse_time("2021-02-29T00:00:00Z", &t), -1);
+	assert_int_equal(report__parse_time("2024-02-29T00:00:00Z", &t), 0);
 	assert_int_equal(report__parse_time("2021-01-14T08:02:11Zjunk", &t), -1);
 	char buf[32];
 	report__stix_time(1610611331, buf, sizeof(buf));
 	assert_string_equal(buf, "2021-01-14T08:02:11.000Z");
 	report__iso(REPORT_NO_TIME, buf, sizeof(buf));
 	assert_string_equal(buf, "");
+	/* A bogus Date of year 1 still gives an RFC 3339 time (four digits). */
+	assert_int_equal(report__parse_time("0001-01-01T00:00:00Z", &t), 0);
+	report__stix_time(t, buf, sizeof(buf));
+	assert_string_equal(buf, "0001-01-01T00:00:00.000Z");
 }
 
 static void report_defang_breaks_hosts_and_schemes(void **state)
