@@ -400,7 +400,7 @@ static void indicators_table(GString *g, json_t *c)
 	infra_rows(g, c, json_object_get(tr, "hosts"), "Tracker host",
 		"hidden images in the mail load from it", report__shared_tracker, service, &n);
 	infra_rows(g, c, json_object_get(tr, "url_templates"), "Tracker URL template",
-		"{token} stands for the per-recipient token", report__shared_tracker, service, &n);
+		"the part in braces stands for the per-recipient token", report__shared_tracker, service, &n);
 	ind_rows(g, json_object_get(se, "addresses"), "Sender address", true, NULL, &n);
 	infra_rows(g, c, json_object_get(se, "domains"), "Sender domain", NULL,
 		report__shared_domain, "a free-mail provider: not an indicator by itself", &n);

@@ -102,7 +102,7 @@ static json_t *make_event(const report_ctx *r, json_t *c)
 	}
 	json_array_foreach (json_object_get(trackers, "url_templates"), i, v)
 		attr(&E, "url", "Network activity", false, json_string_value(v),
-			"tracker URL template: {token} stands for the per-recipient token");
+			"tracker URL template: the part in braces stands for the per-recipient token");
 	json_array_foreach (json_object_get(senders, "addresses"), i, v)
 		attr(&E, "email-src", "Payload delivery", true, json_string_value(v), "sender address");
 	json_array_foreach (json_object_get(senders, "domains"), i, v) {
