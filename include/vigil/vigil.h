@@ -625,6 +625,11 @@ typedef struct vigil_notify_options {
 	int64_t now;           /* the messages' Date, seconds since the epoch */
 	const char *const *targets; /* only these addresses (NULL: every target) */
 	size_t n_targets;
+	/* Only targets at these domains or their sub-domains (NULL: any). A
+	 * recon message's To may be the attacker's own address (the targets in
+	 * Bcc): telling it would tell the attacker. */
+	const char *const *domains;
+	size_t n_domains;
 	/* Sending (vigil_store_notify with send): */
 	const char *smtp_url;  /* smtp://HOST[:PORT] or smtps://...; NULL:
 	                        * VIGIL_NOTIFY_DEFAULT_SMTP */
@@ -671,10 +676,11 @@ typedef enum vigil_notify_outcome {
 	VIGIL_NOTIFY_UNCONFIRMED = 5, /* an earlier run began sending and stopped
 	                               * before recording the outcome: it may have
 	                               * gone out; skipped unless resend_unconfirmed */
+	VIGIL_NOTIFY_OUTSIDE = 6,     /* not at one of the options' domains: skipped */
 } vigil_notify_outcome;
 
 typedef struct vigil_notify_result {
-	size_t dry_run, sent, failed, already, unconfirmed; /* targets by outcome */
+	size_t dry_run, sent, failed, already, unconfirmed, outside; /* targets by outcome */
 	/* Called for each target in address order (may be NULL). `n` is the
 	 * message (NULL when skipped or when it could not be made); `detail` the
 	 * server's reply or the error, or NULL. Borrowed for the call. */

@@ -17,6 +17,7 @@ static void notify_usage(FILE *fp)
 {
 	fputs("usage: vigil notify [--db FILE] CAMPAIGN --from ADDR [--template FILE]\n"
 	      "                    [--contact ADDR] [--target ADDR]... [--raw]\n"
+	      "                    [--domain DOMAIN]... [--all-domains]\n"
 	      "                    [--send [--smtp URL] [--smtp-starttls] [--smtp-user USER]\n"
 	      "                     [--timeout SECONDS] [--resend-unconfirmed]]\n"
 	      "\n"
@@ -33,6 +34,10 @@ static void notify_usage(FILE *fp)
 	      "  --template FILE       the words (default: the shipped notify-template.txt)\n"
 	      "  --contact ADDR        the security contact named in the text (default: --from)\n"
 	      "  --target ADDR         only this target (repeatable)\n"
+	      "  --domain DOMAIN       only targets at DOMAIN or below (repeatable; default:\n"
+	      "                        the --from address's domain): a recon message's To\n"
+	      "                        may be the attacker's own address\n"
+	      "  --all-domains         every target, whatever its domain\n"
 	      "  --raw                 dry run: print the exact RFC 5322 messages, as an mbox\n"
 	      "  --send                send (SMTP) and record\n"
 	      "  --smtp URL            smtp://HOST[:PORT] or smtps://HOST[:PORT]\n"
@@ -95,7 +100,9 @@ static void print_raw(FILE *fp, const vigil_notification *n, const char *from_ad
 
 typedef struct run_ctx {
 	printer pr;
-	const char *from, *from_addr;
+	const char *from;
+	char from_addr[512];
+	char domains[512]; /* for messages: "a.example, b.example" */
 } run_ctx;
 
 static void on_target(void *ud, vigil_notify_outcome what, const char *address,
@@ -122,6 +129,10 @@ static void on_target(void *ud, vigil_notify_outcome what, const char *address,
 	case VIGIL_NOTIFY_UNCONFIRMED:
 		fprintf(stderr, "vigil notify: %s: NOT SENT: %s\n", address, detail ? detail : "");
 		break;
+	case VIGIL_NOTIFY_OUTSIDE:
+		fprintf(stderr, "vigil notify: %s: skipped, not at %s (--domain, --all-domains)\n",
+			address, r->domains);
+		break;
 	}
 }
 
@@ -139,6 +150,87 @@ static int64_t notify_time(void)
 	return (int64_t)time(NULL);
 }
 
+/* Everything after the options: the template, the store, the summary.
+ * `domains` NULL: every domain; empty: the --from address's. Returns the
+ * exit status. */
+static int notify_run(const char *db, int64_t id, const char *template,
+	vigil_notify_options *opt, bool send, run_ctx *r, const char **targets, size_t n_targets,
+	const char **domains, size_t n_domains)
+{
+	opt->targets = n_targets ? targets : NULL;
+	opt->n_targets = n_targets;
+	opt->now = notify_time();
+	if (opt->smtp_user)
+		opt->smtp_password = getenv("VIGIL_SMTP_PASSWORD");
+	r->from = opt->from;
+	/* the envelope address, for --raw's "From " lines and the default domain */
+	const char *lt = strrchr(opt->from, '<');
+	snprintf(r->from_addr, sizeof(r->from_addr), "%s", lt ? lt + 1 : opt->from);
+	r->from_addr[strcspn(r->from_addr, "> \t")] = '\0';
+	const char *at = strrchr(r->from_addr, '@');
+	if (domains && !n_domains && at && at[1])
+		domains[n_domains++] = at + 1;
+	opt->domains = domains;
+	opt->n_domains = domains ? n_domains : 0;
+	for (size_t i = 0; domains && i < n_domains; i++) {
+		size_t len = strlen(r->domains);
+		snprintf(r->domains + len, sizeof(r->domains) - len, "%s%s", i ? ", " : "", domains[i]);
+	}
+
+	char err[1024];
+	vigil_notify_template *t = NULL;
+	int rc = vigil_notify_template_load(&t, template, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "vigil notify: %s\n", err[0] ? err : vigil_strerror(rc));
+		return rc == VIGIL_ENOMEM ? CLI_FATAL : CLI_USAGE;
+	}
+	vigil_store *st = NULL;
+	vigil_notify_result res = {0};
+	res.on_target = on_target;
+	res.ud = r;
+	rc = vigil_store_open(&st, db);
+	if (!rc)
+		rc = vigil_store_campaigns_update(st, NULL, NULL);
+	if (!rc)
+		rc = vigil_store_notify(st, id, t, opt, send, &res);
+	vigil_notify_template_free(t);
+	if (rc) {
+		/* bad options and templates are about the command, not the file */
+		if (rc == VIGIL_EINVAL || rc == VIGIL_ECONFIG)
+			fprintf(stderr, "vigil notify: %s\n", st ? vigil_store_error(st) : vigil_strerror(rc));
+		else
+			fprintf(stderr, "vigil notify: %s: %s\n", db,
+				st ? vigil_store_error(st) : vigil_strerror(rc));
+		vigil_store_close(st);
+		/* what went out before a store error is said all the same */
+		if (res.sent)
+			fprintf(stderr, "vigil notify: campaign %lld: %zu sent before the error\n",
+				(long long)id, res.sent);
+		return rc == VIGIL_EINVAL || rc == VIGIL_ECONFIG ? CLI_USAGE : CLI_FATAL;
+	}
+	vigil_store_close(st);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "vigil notify: writing the messages failed\n");
+		return CLI_FATAL;
+	}
+	char outside[64] = "";
+	if (res.outside)
+		snprintf(outside, sizeof(outside), ", %zu outside %s", res.outside,
+			n_domains == 1 ? r->domains : "the domains");
+	if (send)
+		fprintf(stderr,
+			"vigil notify: campaign %lld: %zu sent, %zu skipped (already notified), "
+			"%zu failed, %zu unconfirmed%s\n",
+			(long long)id, res.sent, res.already, res.failed, res.unconfirmed, outside);
+	else
+		fprintf(stderr,
+			"vigil notify: campaign %lld: dry run: %zu would be sent, %zu skipped (already "
+			"notified), %zu failed, %zu unconfirmed%s; nothing sent or recorded (--send "
+			"sends)\n",
+			(long long)id, res.dry_run, res.already, res.failed, res.unconfirmed, outside);
+	return res.failed || res.unconfirmed ? CLI_ERRORS : CLI_OK;
+}
+
 int cmd_notify(int argc, char **argv)
 {
 	enum {
@@ -153,6 +245,8 @@ int cmd_notify(int argc, char **argv)
 		OPT_USER,
 		OPT_TIMEOUT,
 		OPT_RESEND,
+		OPT_DOMAIN,
+		OPT_ALL_DOMAINS,
 	};
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'd'},
@@ -167,16 +261,25 @@ int cmd_notify(int argc, char **argv)
 		{"smtp-user", required_argument, NULL, OPT_USER},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"resend-unconfirmed", no_argument, NULL, OPT_RESEND},
+		{"domain", required_argument, NULL, OPT_DOMAIN},
+		{"all-domains", no_argument, NULL, OPT_ALL_DOMAINS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = VIGIL_STORE_DEFAULT_PATH, *template = NULL;
 	vigil_notify_options opt = {0};
-	run_ctx r = {{0}, NULL, NULL};
-	bool send = false;
-	const char **targets = NULL;
-	size_t n_targets = 0;
-	int c;
+	run_ctx r = {{0}, NULL, "", ""};
+	bool send = false, all_domains = false;
+	/* each option takes an argument, so argc entries always suffice */
+	const char **targets = calloc((size_t)argc, sizeof(*targets));
+	const char **domains = calloc((size_t)argc + 1, sizeof(*domains));
+	size_t n_targets = 0, n_domains = 0;
+	int c, status = CLI_USAGE;
+	if (!targets || !domains) {
+		free(targets);
+		free(domains);
+		return CLI_FATAL;
+	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -184,16 +287,9 @@ int cmd_notify(int argc, char **argv)
 		case OPT_FROM: opt.from = optarg; break;
 		case OPT_TEMPLATE: template = optarg; break;
 		case OPT_CONTACT: opt.contact = optarg; break;
-		case OPT_TARGET: {
-			const char **t = realloc(targets, (n_targets + 1) * sizeof(*t));
-			if (!t) {
-				free(targets);
-				return CLI_FATAL;
-			}
-			targets = t;
-			targets[n_targets++] = optarg;
-			break;
-		}
+		case OPT_TARGET: targets[n_targets++] = optarg; break;
+		case OPT_DOMAIN: domains[n_domains++] = optarg; break;
+		case OPT_ALL_DOMAINS: all_domains = true; break;
 		case OPT_RAW: r.pr.raw = true; break;
 		case OPT_SEND: send = true; break;
 		case OPT_SMTP: opt.smtp_url = optarg; break;
@@ -204,92 +300,35 @@ int cmd_notify(int argc, char **argv)
 			long v = strtol(optarg, &end, 10);
 			if (!*optarg || *end || v <= 0 || v > 3600) {
 				fprintf(stderr, "vigil notify: --timeout: 1 to 3600 seconds\n");
-				free(targets);
-				return CLI_USAGE;
+				goto out;
 			}
 			opt.timeout_ms = v * 1000;
 			break;
 		}
 		case OPT_RESEND: opt.resend_unconfirmed = true; break;
-		case 'h': notify_usage(stdout); free(targets); return CLI_OK;
-		default: notify_usage(stderr); free(targets); return CLI_USAGE;
+		case 'h':
+			notify_usage(stdout);
+			status = CLI_OK;
+			goto out;
+		default: notify_usage(stderr); goto out;
 		}
 	}
 	int64_t id = 0;
 	if (optind != argc - 1 || cli_parse_campaign_id(argv[optind], &id) != 0) {
 		fprintf(stderr, "vigil notify: one campaign id (a number) expected\n");
 		notify_usage(stderr);
-		free(targets);
-		return CLI_USAGE;
+		goto out;
 	}
 	if (!opt.from) {
 		fprintf(stderr, "vigil notify: --from ADDR is required (the sender of the notifications)\n");
-		free(targets);
-		return CLI_USAGE;
+		goto out;
 	}
 	if (send && r.pr.raw)
 		fprintf(stderr, "vigil notify: --raw shows a dry run; with --send it prints nothing\n");
-	opt.targets = targets;
-	opt.n_targets = n_targets;
-	opt.now = notify_time();
-	if (opt.smtp_user)
-		opt.smtp_password = getenv("VIGIL_SMTP_PASSWORD");
-
-	char err[1024];
-	vigil_notify_template *t = NULL;
-	int rc = vigil_notify_template_load(&t, template, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "vigil notify: %s\n", err[0] ? err : vigil_strerror(rc));
-		free(targets);
-		return rc == VIGIL_ENOMEM ? CLI_FATAL : CLI_USAGE;
-	}
-	r.from = opt.from;
-	/* the envelope address for --raw's "From " lines */
-	const char *lt = strrchr(opt.from, '<');
-	char from_addr[512];
-	snprintf(from_addr, sizeof(from_addr), "%s", lt ? lt + 1 : opt.from);
-	from_addr[strcspn(from_addr, "> \t")] = '\0';
-	r.from_addr = from_addr;
-
-	vigil_store *st = NULL;
-	vigil_notify_result res = {0};
-	res.on_target = on_target;
-	res.ud = &r;
-	rc = vigil_store_open(&st, db);
-	if (!rc)
-		rc = vigil_store_campaigns_update(st, NULL, NULL);
-	if (!rc)
-		rc = vigil_store_notify(st, id, t, &opt, send, &res);
-	vigil_notify_template_free(t);
+	status = notify_run(db, id, template, &opt, send, &r, targets, n_targets,
+		all_domains ? NULL : domains, n_domains);
+out:
 	free(targets);
-	if (rc) {
-		/* bad options and templates are about the command, not the file */
-		if (rc == VIGIL_EINVAL || rc == VIGIL_ECONFIG)
-			fprintf(stderr, "vigil notify: %s\n", st ? vigil_store_error(st) : vigil_strerror(rc));
-		else
-			fprintf(stderr, "vigil notify: %s: %s\n", db,
-				st ? vigil_store_error(st) : vigil_strerror(rc));
-		vigil_store_close(st);
-		/* what was sent before a store error is summed up all the same */
-		if (res.sent)
-			fprintf(stderr, "vigil notify: campaign %lld: %zu sent before the error\n",
-				(long long)id, res.sent);
-		return rc == VIGIL_EINVAL || rc == VIGIL_ECONFIG ? CLI_USAGE : CLI_FATAL;
-	}
-	vigil_store_close(st);
-	if (fflush(stdout) != 0) {
-		fprintf(stderr, "vigil notify: writing the messages failed\n");
-		return CLI_FATAL;
-	}
-	if (send)
-		fprintf(stderr,
-			"vigil notify: campaign %lld: %zu sent, %zu skipped (already notified), "
-			"%zu failed, %zu unconfirmed\n",
-			(long long)id, res.sent, res.already, res.failed, res.unconfirmed);
-	else
-		fprintf(stderr,
-			"vigil notify: campaign %lld: dry run: %zu would be sent, %zu skipped (already "
-			"notified), %zu failed, %zu unconfirmed; nothing sent or recorded (--send sends)\n",
-			(long long)id, res.dry_run, res.already, res.failed, res.unconfirmed);
-	return res.failed || res.unconfirmed ? CLI_ERRORS : CLI_OK;
+	free(domains);
+	return status;
 }

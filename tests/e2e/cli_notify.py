@@ -36,6 +36,8 @@ from corpus_common import Checks  # noqa: E402
 SKIP = 77
 TRACKER = "px.newsroom-metrics.example"
 FROM = "Security team <security@parliament.example>"
+# the refused domain is not the From's: named, or it would be skipped
+DOMS = ["--domain", "parliament.example", "--domain", "refused.example"]
 TARGETS = [("marie.martin@parliament.example", "Marie Martin"),
            ("lea.mueller@parliament.example", "Léa Müller"),
            ("paul.weber@parliament.example", "Paul Weber"),
@@ -142,6 +144,10 @@ def main():
 
         # ---- dry run -------------------------------------------------------
         rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, env=env)
+        c.check(rc == 0 and out.count("==== notification ") == 4 and "1 outside parliament.example"
+                in err and "ines.costa@refused.example: skipped, not at parliament.example" in err,
+                f"by default only targets at the From's domain: {err.strip()}")
+        rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, env=env)
         c.check(rc == 0 and out.count("==== notification ") == 5,
                 f"dry run prints five messages ({rc}, {out.count('==== notification ')}): {err.strip()}")
         c.check("dry run: 5 would be sent" in err and "nothing sent or recorded" in err,
@@ -152,7 +158,7 @@ def main():
         c.check("Yes. Its hidden image was fetched on Tuesday 12 January 2021 at 13:34 UTC, "
                 "from the network address 10.20.3.225" in flat(out),
                 "dry run: marie's open, with time and address")
-        rc, raw, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--raw", env=env)
+        rc, raw, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--raw", env=env)
         mbox_path = os.path.join(tmp, "dry.mbox")
         with open(mbox_path, "w") as f:
             f.write(raw)
@@ -181,7 +187,7 @@ def main():
 
         # ---- a closed port: recorded failed --------------------------------
         closed = harness.free_port(11000, 11999)
-        rc, _, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--send",
+        rc, _, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
                          "--smtp", f"smtp://127.0.0.1:{closed}", "--target", TARGETS[0][0],
                          "--timeout", "10", env=env)
         st = states(db)
@@ -209,14 +215,14 @@ def main():
             bad = os.path.join(tmp, "bad.txt")
             with open(bad, "w") as f:
                 f.write("Subject: Notice\n\nDear {name},\n\nyou got {subject}\nopened: {opend}\n")
-            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--template",
+            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--template",
                                bad, "--send", "--smtp", smtp, env=env)
             c.check(rc == 2 and f"{bad}:6: unknown placeholder {{opend}}" in err,
                     f"an unknown placeholder is refused with FILE:LINE: {err.strip()}")
             leak = os.path.join(tmp, "leak.txt")
             with open(leak, "w") as f:
                 f.write(f"Subject: Notice\n\nDear {{name}}, do not open images of {TRACKER}.\n")
-            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--template",
+            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--template",
                                leak, "--send", "--smtp", smtp, env=env)
             c.check(rc == 2 and "tracker host" in err, f"a template naming the tracker is refused: {err.strip()}")
             pf.wait_idle()
@@ -224,7 +230,7 @@ def main():
                     "refused templates sent and recorded nothing")
 
             # ---- send ------------------------------------------------------
-            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--send",
+            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
                                "--smtp", smtp, env=env)
             c.check(rc == 1 and "3 sent, 0 skipped (already notified), 1 failed, 1 unconfirmed"
                     in err, f"send: three sent, the refused domain failed, paul unconfirmed: {err.strip()}")
@@ -277,20 +283,20 @@ def main():
             c.check(notified == sent, f"the campaign document shows who was notified: {notified}")
 
             # ---- again: nobody twice ----------------------------------------
-            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--send",
+            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
                                "--smtp", smtp, env=env)
             pf.wait_idle()
             c.check("0 sent, 3 skipped (already notified), 1 failed, 1 unconfirmed" in err and
                     len(pf.delivered()) == 3,
                     f"a second run sends nothing new (Maildir {len(pf.delivered())}): {err.strip()}")
-            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, env=env)
+            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, env=env)
             c.check(rc == 1 and out.count("==== notification ") == 1 and
                     "1 would be sent, 3 skipped" in err,
                     f"a dry run now shows only the failed target: {err.strip()}")
 
             # ---- the refused domain accepted now: retried -------------------
             pf.reload(smtpd_recipient_restrictions="permit_mynetworks, reject")
-            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--send",
+            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
                                "--smtp", smtp, env=env)
             pf.wait_idle()
             c.check(rc == 1 and "1 sent, 3 skipped (already notified), 0 failed, 1 unconfirmed" in err
@@ -298,24 +304,24 @@ def main():
                     f"the failed target is retried and sent: {err.strip()}")
 
             # ---- the unconfirmed one, on explicit request --------------------
-            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--send",
+            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
                                "--smtp", smtp, "--resend-unconfirmed", env=env)
             pf.wait_idle()
             st = states(db)
             c.check(rc == 0 and "1 sent, 4 skipped" in err and len(pf.delivered()) == 5 and
                     all(s[0] == "sent" for s in st.values()) and len(st) == 5,
                     f"--resend-unconfirmed sends paul's; all five sent once: {err.strip()}")
-            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--send",
+            rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
                                "--smtp", smtp, "--resend-unconfirmed", env=env)
             pf.wait_idle()
             c.check(rc == 0 and "0 sent, 5 skipped" in err and len(pf.delivered()) == 5,
                     f"and then nothing more: {err.strip()}")
-            rc, _, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--send",
+            rc, _, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
                              "--smtp", "http://127.0.0.1/", env=env)
             c.check(rc == 2 and "smtp://" in err, f"a non-SMTP URL is refused: {err.strip()}")
             rc, _, err = run(vigil, "notify", "--db", db, cid, "--from", "not an address", env=env)
             c.check(rc == 2 and "--from" in err, f"a bad --from is refused: {err.strip()}")
-            rc, _, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, "--target",
+            rc, _, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--target",
                              "nobody@parliament.example", env=env)
             c.check(rc == 2 and "not a target" in err, f"an unknown --target is refused: {err.strip()}")
         finally:

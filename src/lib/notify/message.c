@@ -209,12 +209,15 @@ static char *tracker_words(json_t *c)
 	return g_string_free(g, FALSE);
 }
 
-/* The target's first open (by time) and how sure it is. */
+/* The target's first open: the earliest exact one (its token or URL), else
+ * the earliest other (named through the client address). An exact open
+ * says the most and is what the reader is told about. */
 static json_t *first_open(json_t *c, const char *address)
 {
+	json_t *best[2] = {NULL, NULL}; /* exact, other */
+	int64_t bt[2] = {0, 0};
 	size_t i;
-	json_t *o, *best = NULL;
-	int64_t bt = 0;
+	json_t *o;
 	json_array_foreach(json_object_get(c, "opens"), i, o)
 	{
 		if (!same_address(report__str(o, "recipient"), address))
@@ -222,12 +225,14 @@ static json_t *first_open(json_t *c, const char *address)
 		int64_t t = report__time(o, "time");
 		if (t == REPORT_NO_TIME)
 			continue;
-		if (!best || t < bt) {
-			best = o;
-			bt = t;
+		const char *conf = report__str(o, "confidence");
+		int k = conf && strcmp(conf, "exact") == 0 ? 0 : 1;
+		if (!best[k] || t < bt[k]) {
+			best[k] = o;
+			bt[k] = t;
 		}
 	}
-	return best;
+	return best[0] ? best[0] : best[1];
 }
 
 static char *opened_sentence(json_t *target, json_t *open, const char *when, const char *ip)

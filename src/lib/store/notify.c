@@ -112,6 +112,26 @@ static bool wanted(const vigil_notify_options *opt, const char *address)
 	return false;
 }
 
+/* Whether `address` is at one of the options' domains or below one. */
+static bool inside(const vigil_notify_options *opt, const char *address)
+{
+	if (!opt->domains)
+		return true;
+	const char *at = strrchr(address, '@');
+	const char *dom = at ? at + 1 : "";
+	size_t dl = strlen(dom);
+	for (size_t i = 0; i < opt->n_domains; i++) {
+		const char *d = opt->domains[i];
+		size_t l = d ? strlen(d) : 0;
+		if (!l)
+			continue;
+		if (g_ascii_strcasecmp(dom, d) == 0 ||
+			(dl > l && dom[dl - l - 1] == '.' && g_ascii_strcasecmp(dom + dl - l, d) == 0))
+			return true;
+	}
+	return false;
+}
+
 static void tell(vigil_notify_result *res, vigil_notify_outcome what, const char *address,
 	const vigil_notification *n, const char *detail)
 {
@@ -123,6 +143,7 @@ static void tell(vigil_notify_result *res, vigil_notify_outcome what, const char
 	case VIGIL_NOTIFY_FAILED: res->failed++; break;
 	case VIGIL_NOTIFY_ALREADY: res->already++; break;
 	case VIGIL_NOTIFY_UNCONFIRMED: res->unconfirmed++; break;
+	case VIGIL_NOTIFY_OUTSIDE: res->outside++; break;
 	}
 	if (res->on_target)
 		res->on_target(res->ud, what, address, n, detail);
@@ -132,6 +153,7 @@ typedef struct job {
 	const char *address;        /* borrowed from the document */
 	vigil_notification *n;      /* NULL when the address cannot be used */
 	char *problem;              /* why not */
+	bool outside;               /* not at the domains asked for */
 } job;
 
 int vigil_store_notify(vigil_store *st, int64_t id, const vigil_notify_template *t,
@@ -172,7 +194,11 @@ int vigil_store_notify(vigil_store *st, int64_t id, const vigil_notify_template 
 			const char *address = report__str(x, "address");
 			if (!address || !wanted(opt, address))
 				continue;
-			job j = {address, NULL, NULL};
+			job j = {address, NULL, NULL, !inside(opt, address)};
+			if (j.outside) {
+				g_array_append_val(jobs, j);
+				continue;
+			}
 			err[0] = '\0';
 			int b = notify__build(&j.n, t, c, address, opt, err, sizeof(err));
 			if (b == VIGIL_EINVAL && !notify__address_ok(address)) {
@@ -197,6 +223,10 @@ int vigil_store_notify(vigil_store *st, int64_t id, const vigil_notify_template 
 	for (guint j = 0; !rc && j < jobs->len; j++) {
 		job *jb = &g_array_index(jobs, job, j);
 		char state[16];
+		if (jb->outside) {
+			tell(res, VIGIL_NOTIFY_OUTSIDE, jb->address, NULL, NULL);
+			continue;
+		}
 		if ((rc = state_of(st, cid, jb->address, state)))
 			break;
 		if (strcmp(state, STATE_SENT) == 0) {

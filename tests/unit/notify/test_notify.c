@@ -27,7 +27,8 @@
 #define FROM "Security team <security@parliament.example>"
 
 /* One campaign: two targets, marie opened (exact), paul did not; the lure's
- * subject carries a URL on the tracker host and a right-to-left override. */
+ * subject carries a URL on the tracker host and a right-to-left override;
+ * marie's opens are listed out of order, with a probable one before. */
 static const char campaign[] =
 	"{\"id\": 7, \"uuid\": \"5b0c1f0e-1111-4222-8333-944455556666\","
 	" \"name\": \"px.track-a.example / lequotidien-press.example\","
@@ -55,6 +56,8 @@ static const char campaign[] =
 	"   \"messages\": 1, \"first_received\": \"2021-01-13T09:00:00Z\", \"opened\": false,"
 	"   \"first_open\": null, \"opens\": 0, \"notified\": null}],"
 	" \"opens\": ["
+	"  {\"recipient\": \"marie.martin@parliament.example\", \"time\": \"2021-01-12T12:00:00Z\","
+	"   \"client_ip\": \"10.0.0.5\", \"confidence\": \"probable\", \"kind\": \"dns\"},"
 	"  {\"recipient\": \"marie.martin@parliament.example\", \"time\": \"2021-01-12T15:00:00Z\","
 	"   \"client_ip\": \"10.0.0.99\", \"confidence\": \"exact\"},"
 	"  {\"recipient\": \"marie.martin@parliament.example\", \"time\": \"2021-01-12T13:34:17Z\","
@@ -275,7 +278,7 @@ static void opened_or_not_in_words(void **state)
 				 "{opened_sentence}\n{more_messages}\n",
 				 err, sizeof(err)), 0);
 	vigil_notification *m = build("marie.martin@parliament.example", t, NULL);
-	/* the earliest open, not the first listed */
+	/* the earliest exact open: not the first listed, nor an earlier probable one */
 	assert_true(g_str_has_prefix(m->body,
 		"yes|Tuesday 12 January 2021 at 13:34 UTC|10.20.3.225|2\nYes. Its hidden image was "
 		"fetched on Tuesday 12 January 2021 at 13:34 UTC,\nfrom the network address "
