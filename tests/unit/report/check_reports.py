@@ -254,6 +254,33 @@ class Stix(unittest.TestCase):
         self.assertNotIn("open.mailservice.example", values)
         self.assertFalse([v for v in values if "mailservice" in v])
 
+    def test_two_campaigns_share_an_indicator_once(self):
+        a = documents(RECON)[0]
+        b = json.loads(json.dumps(a))
+        b["id"], b["uuid"], b["name"] = 4, "6c1d2f1e-8a1d-4e36-9d55-3f0c2a7b9e12", "second wave"
+        b["messages"] = b["messages"][:3]
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "two.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump([a, b], f)
+            r = subprocess.run([TOOL, "stix", path], capture_output=True, timeout=60, check=True)
+        by_id = check_bundle(self, json.loads(r.stdout))  # ids unique: written once
+        tracker = [o for o in by_id.values() if o["type"] == "indicator"
+                   and o["pattern"] == "[domain-name:value = 'img.news-cdn-analytics.com']"]
+        self.assertEqual(len(tracker), 1)
+        tid = tracker[0]["id"]
+        camps = {o["target_ref"] for o in by_id.values() if o["type"] == "relationship"
+                 and o["source_ref"] == tid}
+        self.assertEqual(camps, {"campaign--5b0c1f0e-8a1d-4e36-9d55-3f0c2a7b9e11",
+                                 "campaign--6c1d2f1e-8a1d-4e36-9d55-3f0c2a7b9e12"})
+        counts = sorted(o["count"] for o in by_id.values() if o["type"] == "sighting"
+                        and o["sighting_of_ref"] == tid)
+        self.assertEqual(counts, [3, 12])
+        # The same people targeted twice are one identity each.
+        people = [o for o in by_id.values() if o["type"] == "identity"
+                  and o["identity_class"] == "individual"]
+        self.assertEqual(len(people), 12)
+
     def test_targets_can_be_left_out(self):
         out = run_tool("stix", RECON, "--no-targets")
         by_id = check_bundle(self, json.loads(out))
