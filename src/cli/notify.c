@@ -213,7 +213,7 @@ static int notify_run(const char *db, int64_t id, const char *template,
 		fprintf(stderr, "vigil notify: writing the messages failed\n");
 		return CLI_FATAL;
 	}
-	char outside[64] = "";
+	char outside[600] = "";
 	if (res.outside)
 		snprintf(outside, sizeof(outside), ", %zu outside %s", res.outside,
 			n_domains == 1 ? r->domains : "the domains");
