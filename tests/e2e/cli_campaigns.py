@@ -162,7 +162,12 @@ def main():
                 ca["trackers"]["url_templates"] == ["http://px.track-a.example/o/{t}"],
                 f"A's tracker and template: {ca['trackers']}")
         c.check(cb["senders"]["addresses"] == ["lequotidien.redaction@gmail.com"] and
-                cb["senders"]["domains"] == ["gmail.com"], "B's free-mail sender")
+                cb["senders"]["domains"] == ["gmail.com"] and
+                cb["senders"]["free_mail_domains"] == ["gmail.com"] and
+                ca["senders"]["free_mail_domains"] == [], "B's free-mail sender, said so")
+        rc, out, _ = run(vigil, "report", "--db", db, str(cb["id"]), "--format", "stix")
+        c.check(rc == 0 and "'gmail.com'" not in out and "track-a" not in out and
+                "b-analytics" in out, "the STIX report never makes a free-mail domain an indicator")
         c.check(len(ca["targets"]) == 5 and len(cb["targets"]) == 3, "targets counted")
         c.check("surveillance bill" in (ca["lure"]["excerpt"] or ""), "the lure excerpt")
 

@@ -30,6 +30,7 @@ typedef struct campaign_url {
  * clustering's business (cluster.c). */
 typedef struct campaign_traits {
 	const char *sender_domain; /* registrable domain of From, NULL when none */
+	bool sender_freemail;      /* that domain is a free-mail provider's */
 	const char *x_mailer;      /* X-Mailer, else User-Agent */
 	uint64_t lure_hash;        /* simhash of the body's word pairs */
 	int lure_words;            /* words that went into it */

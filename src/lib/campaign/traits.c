@@ -350,6 +350,7 @@ int campaign__traits(campaign_traits *out, const vigil_message *msg)
 	size_t cap = 0;
 	const char *sd = out->sender_domain;
 	bool freemail = sd && is_freemail(ctx, sd);
+	out->sender_freemail = freemail;
 	bool own = sd && ctx && config__is_own_domain(ctx->cfg, sd);
 	for (size_t i = 0; i < out->n_urls; i++) {
 		const campaign_url *u = &out->urls[i];

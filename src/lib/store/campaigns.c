@@ -54,6 +54,7 @@ int store__record_traits(vigil_store *st, int64_t id, const vigil_message *msg)
 	store__bind_int64(s, 4, (int64_t)t.lure_hash, &b);
 	store__bind_int64(s, 5, t.lure_words, &b);
 	store__bind_text(s, 6, t.excerpt, &b);
+	store__bind_int64(s, 7, t.sender_freemail, &b);
 	if (b != SQLITE_OK || (rc = store__run(st, s, "recording traits")))
 		return b != SQLITE_OK ? store__db_fail(st, b, "binding traits") : rc;
 	for (size_t i = 0; i < t.n_urls; i++) {
@@ -720,12 +721,18 @@ static int campaign_doc(vigil_store *st, int64_t id, json_t **out)
 		{"senders", "domains",
 			"SELECT DISTINCT sender_domain FROM traits WHERE message IN " MEMBERS
 			" ORDER BY 1"},
+		{"senders", "free_mail_domains",
+			"SELECT DISTINCT sender_domain FROM traits WHERE message IN " MEMBERS
+			" AND freemail ORDER BY 1"},
 		{"senders", "x_mailers",
 			"SELECT DISTINCT x_mailer FROM traits WHERE message IN " MEMBERS " ORDER BY 1"},
 		{"senders", "relay_ips", RELAY_IPS " ORDER BY 1"},
 		{"trackers", "hosts",
 			"SELECT host FROM tracker_urls WHERE message IN " MEMBERS
 			" GROUP BY host ORDER BY min(known), max(fetched) DESC, count(*) DESC, host"},
+		{"trackers", "known_hosts",
+			"SELECT DISTINCT host FROM tracker_urls WHERE message IN " MEMBERS
+			" AND known ORDER BY 1"},
 		{"trackers", "url_templates",
 			"SELECT template FROM tracker_urls WHERE message IN " MEMBERS
 			" AND template IS NOT NULL GROUP BY template ORDER BY count(*) DESC, template"},

@@ -133,6 +133,7 @@ static const char schema_v2[] =
 	"CREATE TABLE traits ("
 	"  message INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
 	"  sender_domain TEXT,"
+	"  freemail INTEGER NOT NULL,"
 	"  x_mailer TEXT,"
 	"  lure_hash INTEGER NOT NULL,"
 	"  lure_words INTEGER NOT NULL,"

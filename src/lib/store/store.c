@@ -51,7 +51,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[ST_TRAIT_DELETE] = "DELETE FROM traits WHERE message = ?1",
 	[ST_TRAIT_INSERT] = "INSERT INTO traits (message, sender_domain, x_mailer, lure_hash,"
-			    " lure_words, excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			    " lure_words, excerpt, freemail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_TURL_DELETE] = "DELETE FROM tracker_urls WHERE message = ?1",
 	[ST_TURL_INSERT] = "INSERT OR IGNORE INTO tracker_urls (message, url, host, template,"
 			   " token, known, fetched) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
