@@ -222,6 +222,7 @@ def main():
 			time.sleep(1)
 			send_round(pf, "warm" + setup, [(i, msgs[i][0], msgs[i][1]) for i in range(200)], a.conns,
 				   {"warm" + setup: []})
+		load_before = os.getloadavg()
 		cpu_before = rs.cpu_snapshot()
 		vigil_lines_before = len(vm.messages())
 		rspamd_log_before = len(rs.read_log())
@@ -257,7 +258,9 @@ def main():
 			  "commit": git_commit(), "cpu": cpu_model(), "cpus": os.cpu_count(),
 			  "messages_per_setup": len(msgs), "latency_messages_per_setup": a.latency_messages,
 			  "distinct_messages": distinct, "connections": a.conns, "rounds": a.rounds,
-			  "throughput": {}, "latency": {}}
+			  "throughput": {}, "latency": {},
+			  # Other work on the machine shows in the tails: say how busy it was.
+			  "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
 
 		def account(results, wall, prefix, out):
 			base_lat = [r[3] * 1000 for r in results[prefix + "none"] if r[1] == 250]
@@ -338,6 +341,8 @@ def main():
 		      v["eom_p99"], v["msg_p50"], v["msg_p99"], v["lines"]))
 		print("rspamd's own task time: p50 %.2f ms p99 %.2f ms (%d tasks, %d DNS requests, %.1f CPU s)"
 		      % (r_["task_p50"], r_["task_p99"], r_["lines"], r_["dns_requests"], r_["cpu_s"]))
+		print("load average (1, 5, 15 min) before %.1f %.1f %.1f, after %.1f %.1f %.1f on %d CPUs"
+		      % (tuple(report["loadavg_before"]) + tuple(report["loadavg_after"]) + (os.cpu_count(),)))
 		for k, ok in floors.items():
 			print("floor %-32s %s" % (k, "PASS" if ok else "FAIL"))
 		print("results in %s" % a.out)

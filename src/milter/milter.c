@@ -310,8 +310,8 @@ int cmd_milter(int argc, char **argv)
 	}
 	vigil_store *store = NULL;
 	if (db) {
-		/* Opened before dropping root only if the user could not; the
-		 * file must stay writable by the user (WAL, journal). */
+		/* Opened now, as whoever started us, so that a bad path is
+		 * reported on the terminal; handed to --user below. */
 		if (vigil_store_open(&store, db) != 0) {
 			fprintf(stderr, "vigil milter: --db %s: %s\n", db, vigil_store_error(store));
 			vigil_store_close(store);
@@ -344,15 +344,8 @@ int cmd_milter(int argc, char **argv)
 			(void)!chown(upath, uid, gid);
 		chmod(upath, 0666);
 	}
-	if (user && geteuid() == 0) {
-		if (store)
-			(void)!chown(db, uid, gid);
-		if (become(user, uid, gid) != 0) {
-			vigil_ctx_free(ctx);
-			vigil_store_close(store);
-			return CLI_FATAL;
-		}
-	}
+	/* Detached before dropping root, so that the pid file (in /run, as a
+	 * rule) can still be written. */
 	if (!foreground && daemon(0, 0) != 0) {
 		fprintf(stderr, "vigil milter: cannot detach: %s\n", strerror(errno));
 		vigil_ctx_free(ctx);
@@ -368,6 +361,22 @@ int cmd_milter(int argc, char **argv)
 			fclose(pf);
 		} else {
 			milter_log(MILTER_LOG_WARNING, "pidfile %s: %s", pidfile, strerror(errno));
+		}
+	}
+	if (user && geteuid() == 0) {
+		/* The store stays open across the switch; its journal files must
+		 * be the user's too, for SQLite to reopen or remove them. */
+		static const char *const sfx[] = {"", "-wal", "-shm"};
+		for (size_t i = 0; store && i < sizeof(sfx) / sizeof(*sfx); i++) {
+			char p[4096];
+			snprintf(p, sizeof(p), "%s%s", db, sfx[i]);
+			(void)!chown(p, uid, gid);
+		}
+		if (become(user, uid, gid) != 0) {
+			milter_log(MILTER_LOG_ERR, "cannot run as %s: %s", user, strerror(errno));
+			vigil_ctx_free(ctx);
+			vigil_store_close(store);
+			return CLI_FATAL;
 		}
 	}
 

@@ -844,6 +844,10 @@ static int apply_milter(file_load *L, const char *key)
 			return rc;
 		if (!*m->reject_reply)
 			return fail_at(L, VIGIL_ECONFIG, g, key, "%s: must not be empty", key);
+		/* Sendmail expands '%' in reply texts: one in a reply would not
+		 * read as written. */
+		if (strchr(m->reject_reply, '%'))
+			return fail_at(L, VIGIL_ECONFIG, g, key, "%s: must not contain '%%'", key);
 	} else if (strcmp(key, "socket") == 0) {
 		if ((rc = text_value(L, g, key, 200, &m->socket)))
 			return rc;
