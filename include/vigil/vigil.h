@@ -637,6 +637,8 @@ typedef struct vigil_notify_options {
 	                        * without it) */
 	const char *smtp_user; /* AUTH when set */
 	const char *smtp_password;
+	const char *smtp_ca_file; /* PEM CA certificates to verify the server's
+	                        * TLS certificate with; NULL: the system's */
 	long timeout_ms;       /* per message; 0: VIGIL_SMTP_TIMEOUT_MS */
 	bool resend_unconfirmed; /* also send to targets left 'sending' by a run
 	                        * that stopped before knowing the outcome */

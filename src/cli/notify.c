@@ -18,8 +18,8 @@ static void notify_usage(FILE *fp)
 	fputs("usage: vigil notify [--db FILE] CAMPAIGN --from ADDR [--template FILE]\n"
 	      "                    [--contact ADDR] [--target ADDR]... [--raw]\n"
 	      "                    [--domain DOMAIN]... [--all-domains]\n"
-	      "                    [--send [--smtp URL] [--smtp-starttls] [--smtp-user USER]\n"
-	      "                     [--timeout SECONDS] [--resend-unconfirmed]]\n"
+	      "                    [--send [--smtp URL] [--smtp-starttls] [--smtp-cacert FILE]\n"
+	      "                     [--smtp-user USER] [--timeout SECONDS] [--resend-unconfirmed]]\n"
 	      "\n"
 	      "Writes to each target of campaign CAMPAIGN, in plain language: the message\n"
 	      "they received (date, sender, subject), that it was part of a campaign that\n"
@@ -43,6 +43,8 @@ static void notify_usage(FILE *fp)
 	      "  --smtp URL            smtp://HOST[:PORT] or smtps://HOST[:PORT]\n"
 	      "                        (default: " VIGIL_NOTIFY_DEFAULT_SMTP ")\n"
 	      "  --smtp-starttls       require STARTTLS on smtp:// (never send in clear)\n"
+	      "  --smtp-cacert FILE    CA certificates (PEM) for the server's certificate\n"
+	      "                        (default: the system's)\n"
 	      "  --smtp-user USER      authenticate; the password is read from the\n"
 	      "                        environment variable VIGIL_SMTP_PASSWORD\n"
 	      "  --timeout SECONDS     per message (default 120)\n"
@@ -247,6 +249,7 @@ int cmd_notify(int argc, char **argv)
 		OPT_RESEND,
 		OPT_DOMAIN,
 		OPT_ALL_DOMAINS,
+		OPT_CACERT,
 	};
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'd'},
@@ -263,6 +266,7 @@ int cmd_notify(int argc, char **argv)
 		{"resend-unconfirmed", no_argument, NULL, OPT_RESEND},
 		{"domain", required_argument, NULL, OPT_DOMAIN},
 		{"all-domains", no_argument, NULL, OPT_ALL_DOMAINS},
+		{"smtp-cacert", required_argument, NULL, OPT_CACERT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -295,6 +299,7 @@ int cmd_notify(int argc, char **argv)
 		case OPT_SMTP: opt.smtp_url = optarg; break;
 		case OPT_STARTTLS: opt.starttls = true; break;
 		case OPT_USER: opt.smtp_user = optarg; break;
+		case OPT_CACERT: opt.smtp_ca_file = optarg; break;
 		case OPT_TIMEOUT: {
 			char *end;
 			long v = strtol(optarg, &end, 10);

@@ -12,10 +12,12 @@ and names); a closed SMTP port is a recorded failure, retried later; --send
 delivers one message per target to the Maildir with the right recipient,
 received date, subject and opened yes/no, and no tracker URL or host; the
 refused domain is recorded failed with the server's reply and retried once
-Postfix accepts it; a second --send sends nothing ("skipped"); a target left
-'sending' (a crash) is not resent without --resend-unconfirmed; templates
-with an unknown placeholder or naming the tracker host are refused before
-anything is sent.
+Postfix accepts it; a second --send sends nothing ("skipped"); a run killed
+while a server holds the end of DATA leaves its target 'sending', which is
+not resent without --resend-unconfirmed; --smtp-starttls never sends in
+clear and verifies the certificate (--smtp-cacert); templates with an
+unknown placeholder or naming the tracker host are refused before anything
+is sent.
 usage: cli_notify.py VIGIL SOURCE_ROOT"""
 import email
 import email.header
@@ -24,10 +26,12 @@ import hashlib
 import mailbox
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -87,6 +91,45 @@ def states(db):
     with sqlite3.connect(db) as con:
         return {r[0]: (r[1], r[2], r[3]) for r in
                 con.execute("SELECT recipient, state, message_id, detail FROM notifications")}
+
+
+class HangingSmtp:
+    """An SMTP server on 127.0.0.1 that takes a whole message and never
+    answers the end of DATA: the moment a crash leaves a notification
+    handed over but not confirmed."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(1)
+        self.port = self.srv.getsockname()[1]
+        self.got_data = threading.Event()
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.srv.accept()
+        except OSError:
+            return
+        with conn:
+            f = conn.makefile("rb")
+            conn.sendall(b"220 hang.example ESMTP\r\n")
+            for line in f:
+                cmd = line[:4].upper()
+                if cmd == b"DATA":
+                    conn.sendall(b"354 go on\r\n")
+                    for data in f:
+                        if data == b".\r\n":
+                            break
+                    self.got_data.set()
+                    self.stop.wait(120)
+                    return
+                conn.sendall(b"221 bye\r\n" if cmd == b"QUIT" else b"250 ok\r\n")
+
+    def close(self):
+        self.stop.set()
+        self.srv.close()
 
 
 def decoded_body(msg):
@@ -206,10 +249,53 @@ def main():
             c.finish()
         try:
             smtp = f"smtp://127.0.0.1:{pf.port}"
-            # a run that stopped after 'sending' (simulated): paul
-            with sqlite3.connect(db) as con:
-                con.execute("INSERT INTO notifications VALUES (?, ?, 'sending', 0, NULL, NULL)",
-                            (int(cid), TARGETS[2][0]))
+            # ---- a run killed after handing over the message: paul ---------
+            hang = HangingSmtp()
+            p = subprocess.Popen([vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
+                                  "--smtp", f"smtp://127.0.0.1:{hang.port}", "--target",
+                                  TARGETS[2][0], "--timeout", "120"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            got = hang.got_data.wait(60)
+            p.kill()
+            p.wait()
+            hang.close()
+            c.check(got and states(db).get(TARGETS[2][0], ("",))[0] == "sending",
+                    "killed after the message's data went out: paul stays 'sending'")
+
+            # ---- STARTTLS required: never in clear --------------------------
+            omar = TARGETS[3][0]
+            rc, _, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
+                             "--smtp", smtp, "--smtp-starttls", "--target", omar, env=env)
+            pf.wait_idle()
+            c.check(rc == 1 and states(db)[omar][0] == "failed" and "STARTTLS" in states(db)[omar][2]
+                    and not pf.delivered(),
+                    f"--smtp-starttls to a server without STARTTLS: failed, nothing sent: {err.strip()}")
+            cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+            # openssl: postfix depends on ssl-cert, which depends on openssl
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", key, "-out", cert], check=True, capture_output=True)
+            os.chmod(tmp, 0o755)
+            pf.reload(smtpd_tls_cert_file=cert, smtpd_tls_key_file=key,
+                      smtpd_tls_security_level="may")
+            rc, _, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
+                             "--smtp", smtp, "--smtp-starttls", "--target", omar, env=env)
+            pf.wait_idle()
+            c.check(rc == 1 and states(db)[omar][0] == "failed" and not pf.delivered(),
+                    f"a certificate no known CA signed is refused: {states(db)[omar][2]}")
+            rc, _, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
+                             "--smtp", smtp, "--smtp-starttls", "--smtp-cacert", cert,
+                             "--target", omar, env=env)
+            pf.wait_idle()
+            tls_ok = False
+            for path in pf.delivered():
+                with open(path, "rb") as f:
+                    m = email.message_from_binary_file(f, policy=email.policy.default)
+                # Postfix writes "with ESMTPS" for a session under TLS (RFC 3848)
+                tls_ok = "with ESMTPS" in " ".join(str(r) for r in m.get_all("Received", []))
+            c.check(rc == 0 and "1 sent" in err and states(db)[omar][0] == "sent" and
+                    len(pf.delivered()) == 1 and tls_ok,
+                    f"with --smtp-cacert: sent over STARTTLS (Received: with ESMTPS): {err.strip()}")
 
             # ---- bad templates: refused before anything is sent ------------
             bad = os.path.join(tmp, "bad.txt")
@@ -226,18 +312,19 @@ def main():
                                leak, "--send", "--smtp", smtp, env=env)
             c.check(rc == 2 and "tracker host" in err, f"a template naming the tracker is refused: {err.strip()}")
             pf.wait_idle()
-            c.check(len(pf.delivered()) == 0 and states(db)[TARGETS[0][0]][0] == "failed",
+            c.check(len(pf.delivered()) == 1 and states(db)[TARGETS[0][0]][0] == "failed",
                     "refused templates sent and recorded nothing")
 
             # ---- send ------------------------------------------------------
             rc, out, err = run(vigil, "notify", "--db", db, cid, "--from", FROM, *DOMS, "--send",
                                "--smtp", smtp, env=env)
-            c.check(rc == 1 and "3 sent, 0 skipped (already notified), 1 failed, 1 unconfirmed"
-                    in err, f"send: three sent, the refused domain failed, paul unconfirmed: {err.strip()}")
+            c.check(rc == 1 and "2 sent, 1 skipped (already notified), 1 failed, 1 unconfirmed"
+                    in err, f"send: two sent (omar was), the refused domain failed, paul "
+                    f"unconfirmed: {err.strip()}")
             c.check(out == "", "--send prints no message on stdout")
             pf.wait_idle()
             got = pf.delivered()
-            c.check(len(got) == 3, f"three messages in the Maildir ({len(got)})")
+            c.check(len(got) == 3, f"three messages in the Maildir, omar's included ({len(got)})")
             st = states(db)
             sent = {a for a, s in st.items() if s[0] == "sent"}
             c.check(sent == {TARGETS[0][0], TARGETS[1][0], TARGETS[3][0]},

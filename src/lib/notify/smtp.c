@@ -19,6 +19,7 @@ struct notify__smtp {
 	char *url;
 	bool starttls;
 	char *user, *password;
+	char *ca_file;
 	long timeout_ms;
 	char errbuf[CURL_ERROR_SIZE];
 	char reply[512]; /* the server's last reply line */
@@ -72,6 +73,7 @@ int notify__smtp_new(notify__smtp **out, const vigil_notify_options *opt, char *
 	s->starttls = opt->starttls;
 	s->user = g_strdup(opt->smtp_user);
 	s->password = g_strdup(opt->smtp_password);
+	s->ca_file = g_strdup(opt->smtp_ca_file);
 	s->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : VIGIL_SMTP_TIMEOUT_MS;
 	*out = s;
 	return 0;
@@ -84,6 +86,7 @@ void notify__smtp_free(notify__smtp *s)
 	curl_easy_cleanup(s->curl);
 	g_free(s->url);
 	g_free(s->user);
+	g_free(s->ca_file);
 	if (s->password) {
 		/* not left in freed memory */
 		memset(s->password, 0, strlen(s->password));
@@ -161,6 +164,8 @@ int notify__smtp_send(notify__smtp *s, const char *mail_from, const char *rcpt,
 	 * CURLUSESSL_ALL refuses to go on when STARTTLS is not offered, so a
 	 * stripped STARTTLS cannot make us send in clear. */
 	curl_easy_setopt(c, CURLOPT_USE_SSL, s->starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+	if (s->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
 	if (s->user) {
 		curl_easy_setopt(c, CURLOPT_USERNAME, s->user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, s->password ? s->password : "");
