@@ -252,9 +252,9 @@ static char *opened_sentence(json_t *target, json_t *open, const char *when, con
 			when, *ip ? ", from the network address " : "", ip);
 	else
 		g_string_append_printf(g,
-			"Probably. The campaign's hidden image was fetched on %s%s%s, from a device "
-			"that had just opened your copy; the message was most likely displayed with "
-			"its images, which tells the sender that it was read.",
+			"Probably. The campaign's tracker was contacted on %s%s%s, which our logs "
+			"link to you; the message was most likely displayed with its images, which "
+			"tells the sender that it was read.",
 			when, *ip ? " from the network address " : "", ip);
 	if (n > 1)
 		g_string_append_printf(g, " It was fetched %lld times in all.", (long long)n);
@@ -367,7 +367,9 @@ static int make_values(values *v, json_t *c, json_t *target, const vigil_notify_
 	}
 	json_t *first = g_ptr_array_index(msgs, 0);
 	const char *name = report__str(target, "name");
-	v->v[PH_NAME] = safe_text(name ? name : address);
+	/* Without a name, the reader's own address, as it is: it is where this
+	 * message goes, and defanged it would read as a puzzle. */
+	v->v[PH_NAME] = name ? safe_text(name) : g_strdup(address);
 	v->v[PH_ADDRESS] = g_strdup(address);
 	v->v[PH_RECEIVED] = human_time(report__time(first, "date"), true);
 	v->v[PH_RECEIVED_DATE] = human_time(report__time(first, "date"), false);

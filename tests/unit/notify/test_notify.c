@@ -45,7 +45,8 @@ static const char campaign[] =
 	"  {\"message_id\": \"a2@lequotidien-press.example\", \"date\": \"2021-01-13T09:00:00Z\","
 	"   \"from\": \"anna.keller@lequotidien-press.example\", \"from_name\": null,"
 	"   \"subject\": \"Relance\","
-	"   \"recipients\": [\"marie.martin@parliament.example\", \"paul.weber@parliament.example\"],"
+	"   \"recipients\": [\"marie.martin@parliament.example\", \"paul.weber@parliament.example\","
+	"     \"ines.costa@parliament.example\"],"
 	"   \"tracker_urls\": [\"http://px.track-a.example/o/e8807bb.gif\"]}],"
 	" \"targets\": ["
 	"  {\"address\": \"marie.martin@parliament.example\", \"name\": \"Marie Martin\","
@@ -54,8 +55,13 @@ static const char campaign[] =
 	"  {\"address\": \"paul.weber@parliament.example\","
 	"   \"name\": \"Paul\\r\\nBcc: victim@example.org\","
 	"   \"messages\": 1, \"first_received\": \"2021-01-13T09:00:00Z\", \"opened\": false,"
-	"   \"first_open\": null, \"opens\": 0, \"notified\": null}],"
+	"   \"first_open\": null, \"opens\": 0, \"notified\": null},"
+	"  {\"address\": \"ines.costa@parliament.example\", \"name\": null,"
+	"   \"messages\": 1, \"first_received\": \"2021-01-13T09:00:00Z\", \"opened\": true,"
+	"   \"first_open\": \"2021-01-14T07:00:00Z\", \"opens\": 1, \"notified\": null}],"
 	" \"opens\": ["
+	"  {\"recipient\": \"ines.costa@parliament.example\", \"time\": \"2021-01-14T07:00:00Z\","
+	"   \"client_ip\": \"10.0.0.7\", \"confidence\": \"probable\", \"kind\": \"http\"},"
 	"  {\"recipient\": \"marie.martin@parliament.example\", \"time\": \"2021-01-12T12:00:00Z\","
 	"   \"client_ip\": \"10.0.0.5\", \"confidence\": \"probable\", \"kind\": \"dns\"},"
 	"  {\"recipient\": \"marie.martin@parliament.example\", \"time\": \"2021-01-12T15:00:00Z\","
@@ -292,8 +298,27 @@ static void opened_or_not_in_words(void **state)
 	g_free(f);
 	vigil_notification *p = build("paul.weber@parliament.example", t, NULL);
 	assert_true(g_str_has_prefix(p->body, "no|||1\nWe found no sign that it was opened"));
+	/* opened, but only through the client address: said as probable */
+	vigil_notification *i = build("ines.costa@parliament.example", t, NULL);
+	assert_true(g_str_has_prefix(i->body, "yes|Thursday 14 January 2021 at 07:00 UTC|10.0.0.7|1\n"
+					      "Probably. The campaign's tracker was contacted"));
+	vigil_notification_free(i);
 	vigil_notification_free(m);
 	vigil_notification_free(p);
+	vigil_notify_template_free(t);
+}
+
+static void without_a_name_the_address_as_it_is(void **state)
+{
+	(void)state;
+	vigil_notify_template *t = NULL;
+	char err[512];
+	assert_int_equal(load_text(&t, "Subject: x\n\nDear {name},\n", err, sizeof(err)), 0);
+	vigil_notification *n = build("ines.costa@parliament.example", t, NULL);
+	assert_string_equal(n->body, "Dear ines.costa@parliament.example,\n");
+	assert_null(n->to_name);
+	assert_non_null(strstr(n->raw, "\r\nTo: ines.costa@parliament.example\r\n"));
+	vigil_notification_free(n);
 	vigil_notify_template_free(t);
 }
 
@@ -389,6 +414,7 @@ int main(void)
 		cmocka_unit_test(non_ascii_subject_is_rfc2047_encoded),
 		cmocka_unit_test(tracker_never_in_clear),
 		cmocka_unit_test(opened_or_not_in_words),
+		cmocka_unit_test(without_a_name_the_address_as_it_is),
 		cmocka_unit_test(header_injection_through_a_name_is_harmless),
 		cmocka_unit_test(long_lines_are_wrapped_with_a_hanging_indent),
 		cmocka_unit_test(bad_arguments),
