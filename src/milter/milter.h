@@ -74,6 +74,10 @@ milter_job *milter_job_new(char *data, size_t len, const char *path, milter_live
  * CLOCK_MONOTONIC time in ms). Returns true when done, false on time-out. */
 bool milter_job_run(milter_job *job, double deadline_ms);
 void milter_job_put(milter_job *job);
+/* Scans the job on the calling thread (with a scanner of the thread's own)
+ * and returns true; false when it must go through the pool instead (a
+ * store is configured: recording stays off the reply's path). */
+bool milter_job_scan_here(milter_job *job);
 /* Stops the scan threads once the queue is empty. */
 void milter_pool_stop(void);
 

@@ -242,6 +242,59 @@ static void warm_up(vigil_scanner *sc)
 		vigil_message_free(m);
 }
 
+/* What one scan gives, gathered outside the lock. */
+struct scan_result {
+	int rc;
+	char err[256];
+	char reasons[MILTER_REASONS_BYTES];
+	vigil_verdict verdict;
+	int score;
+	bool partial;
+	double ms;
+};
+
+/* Scans j's message with *sc (made for j's context when it is not).
+ * *msg is the scanned message (NULL on failure), for the store. */
+static void scan_job(const milter_job *j, vigil_scanner **sc, milter_live **sc_lv,
+	vigil_message **msg, struct scan_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->verdict = VIGIL_VERDICT_CLEAN;
+	*msg = NULL;
+	double t0 = milter_now_ms();
+	r->rc = use_ctx(sc, sc_lv, j->lv);
+	if (r->rc == 0) {
+		vigil_raw_message raw = {.data = j->data, .len = j->len, .path = j->path,
+			.offset = -1};
+		r->rc = vigil_scan(msg, *sc, &raw);
+		if (r->rc == 0) {
+			r->verdict = vigil_message_verdict(*msg);
+			r->score = vigil_message_score(*msg);
+			r->partial = vigil_message_partial(*msg);
+			reasons_of(*msg, r->reasons, sizeof(r->reasons));
+		} else {
+			*msg = NULL;
+			snprintf(r->err, sizeof(r->err), "%s", *vigil_scanner_error(*sc)
+					? vigil_scanner_error(*sc) : vigil_strerror(r->rc));
+		}
+	} else {
+		snprintf(r->err, sizeof(r->err), "no scanner: %s", vigil_strerror(r->rc));
+	}
+	r->ms = milter_now_ms() - t0;
+}
+
+static void result_store(milter_job *j, const struct scan_result *r)
+{
+	j->rc = r->rc;
+	memcpy(j->err, r->err, sizeof(j->err));
+	memcpy(j->reasons, r->reasons, sizeof(j->reasons));
+	j->verdict = r->verdict;
+	j->score = r->score;
+	j->partial = r->partial;
+	j->scan_ms = r->ms;
+	j->done = true;
+}
+
 static void *scan_thread(void *unused)
 {
 	vigil_scanner *sc = NULL;
@@ -272,41 +325,11 @@ static void *scan_thread(void *unused)
 			q_tail = NULL;
 		pthread_mutex_unlock(&mu);
 
-		int rc = use_ctx(&sc, &sc_lv, j->lv);
 		vigil_message *msg = NULL;
-		double t0 = milter_now_ms();
-		char err[256] = "";
-		char reasons[MILTER_REASONS_BYTES] = "";
-		vigil_verdict verdict = VIGIL_VERDICT_CLEAN;
-		int score = 0;
-		bool partial = false;
-		if (rc == 0) {
-			vigil_raw_message raw = {.data = j->data, .len = j->len, .path = j->path,
-				.offset = -1};
-			rc = vigil_scan(&msg, sc, &raw);
-			if (rc == 0) {
-				verdict = vigil_message_verdict(msg);
-				score = vigil_message_score(msg);
-				partial = vigil_message_partial(msg);
-				reasons_of(msg, reasons, sizeof(reasons));
-			} else {
-				snprintf(err, sizeof(err), "%s", *vigil_scanner_error(sc)
-						? vigil_scanner_error(sc) : vigil_strerror(rc));
-			}
-		} else {
-			snprintf(err, sizeof(err), "no scanner: %s", vigil_strerror(rc));
-		}
-		double ms = milter_now_ms() - t0;
-
+		struct scan_result r;
+		scan_job(j, &sc, &sc_lv, &msg, &r);
 		pthread_mutex_lock(&mu);
-		j->rc = rc;
-		snprintf(j->err, sizeof(j->err), "%s", err);
-		memcpy(j->reasons, reasons, sizeof(reasons));
-		j->verdict = verdict;
-		j->score = score;
-		j->partial = partial;
-		j->scan_ms = ms;
-		j->done = true;
+		result_store(j, &r);
 		pthread_cond_signal(&j->cv);
 		milter_job *f = job_unref_locked(j);
 		pthread_mutex_unlock(&mu);
@@ -325,6 +348,60 @@ static void *scan_thread(void *unused)
 	vigil_scanner_free(sc);
 	milter_live_put(sc_lv);
 	return NULL;
+}
+
+/* ---- scans on the connection's own thread ---------------------------- */
+
+/* The scanner of a libmilter thread, made on its first small message and
+ * freed when the thread ends. */
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+struct tls_scanner {
+	vigil_scanner *sc;
+	milter_live *lv;
+};
+
+static void tls_free(void *p)
+{
+	struct tls_scanner *t = p;
+	vigil_scanner_free(t->sc);
+	milter_live_put(t->lv);
+	free(t);
+}
+
+static void tls_init(void)
+{
+	(void)pthread_key_create(&tls_key, tls_free);
+}
+
+bool milter_job_scan_here(milter_job *j)
+{
+	if (store)
+		return false; /* recording goes through the pool, off the reply's path */
+	pthread_once(&tls_once, tls_init);
+	struct tls_scanner *t = pthread_getspecific(tls_key);
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t || pthread_setspecific(tls_key, t) != 0) {
+			free(t);
+			return false;
+		}
+	}
+	if (t->lv != j->lv) {
+		/* A new thread, or a reload: its first scan sets up what the
+		 * libraries make lazily, as the pool's warm-up does. */
+		if (use_ctx(&t->sc, &t->lv, j->lv) == 0)
+			warm_up(t->sc);
+	}
+	vigil_message *msg = NULL;
+	struct scan_result r;
+	scan_job(j, &t->sc, &t->lv, &msg, &r);
+	vigil_message_free(msg);
+	pthread_mutex_lock(&mu);
+	result_store(j, &r);
+	pthread_mutex_unlock(&mu);
+	return true;
 }
 
 int milter_pool_start(unsigned n, vigil_store *st)

@@ -22,6 +22,13 @@
  * way rather than delivered with a forged one left in. */
 #define MAX_SPOOFED_NAMES 32
 
+/* Messages up to this size are scanned on the connection's thread, larger
+ * ones by the scan pool. 99.95% of the 7,919 messages of ../shared/corpus
+ * are below it (median 3 KiB, p99 46 KiB) and scan in a few ms; above it
+ * HTML pages of thousands of links take tens to hundreds of ms, where the
+ * pool's answer at the time budget matters. */
+#define MILTER_INLINE_MAX_BYTES (256u * 1024)
+
 /* Messages between MAIL FROM and their answer, counted apart for those
  * that began before SIGTERM (the ones a stop waits for) and after. */
 static atomic_uint in_flight, in_flight_late;
@@ -429,11 +436,22 @@ static sfsistat cb_eom(SMFICTX *ctx)
 			job = milter_job_new(c->buf, c->len, path, c->lv);
 			c->buf = NULL; /* the job's now */
 			c->len = c->cap = 0;
+			/* Small messages are scanned here: handing them to a scan
+			 * thread and back costs two wake-ups, which is most of the
+			 * latency the milter adds on a busy machine. Their scan is
+			 * bounded by the parser's limits; a budget overrun is seen
+			 * when it ends. Larger ones go to the pool, which answers
+			 * at the budget whatever the scan is doing. */
+			bool here = job && c->len <= MILTER_INLINE_MAX_BYTES &&
+				milter_job_scan_here(job);
 			if (!job)
 				snprintf(why, sizeof(why), "out of memory");
-			else if (!milter_job_run(job, t_eom + set->time_budget_ms))
+			else if (!here && !milter_job_run(job, t_eom + set->time_budget_ms))
 				snprintf(why, sizeof(why), "time budget of %u ms exceeded",
 					set->time_budget_ms);
+			else if (here && job->scan_ms > set->time_budget_ms)
+				snprintf(why, sizeof(why), "time budget of %u ms exceeded (%.0f ms)",
+					set->time_budget_ms, job->scan_ms);
 			else if (job->rc != 0)
 				snprintf(why, sizeof(why), "scan failed: %s", job->err);
 		}
