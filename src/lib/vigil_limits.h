@@ -134,4 +134,10 @@
 #define VIGIL_SMTP_TIMEOUT_MS (120L * 1000)
 #define VIGIL_SMTP_CONNECT_TIMEOUT_MS (30L * 1000)
 
+/* Characters of a subject, name or address from a campaign's mail that a
+ * notification shows; longer ones are cut with "...". Real subjects and
+ * names are far shorter; an attacker's 100 KB subject would bury the text
+ * the reader needs. */
+#define VIGIL_NOTIFY_MAX_SHOWN 200
+
 #endif /* VIGIL_LIMITS_H */

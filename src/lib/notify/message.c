@@ -15,6 +15,7 @@
 
 #include "notify/notify.h"
 #include "report/campaign_report.h"
+#include "vigil_limits.h"
 
 static GOnce gmime_once = G_ONCE_INIT;
 
@@ -27,37 +28,67 @@ static gpointer gmime_init_once(gpointer unused)
 
 /* ---- text that came from the attacker ---------------------------------- */
 
-/* Text taken from the campaign's mail (subject, names, addresses) made safe
- * to show: control characters become spaces (a header cannot be split),
- * direction and invisible format characters are shown as [U+XXXX] (they can
- * reorder what is read), schemes become "hxxp://", and a dot between a
- * letter or digit and a letter becomes "[.]", so that no host name in it
- * ("img.tracker.example") is a link in the reader's mail program. Decimal
- * numbers ("2.5") and sentence ends (". ") stay as they are. Caller frees. */
-static char *safe_text(const char *s)
+/* Text taken from the campaign's mail made plain: valid UTF-8; control
+ * characters and runs of white space as one space, none at the ends (a
+ * header cannot be split, a body line not forged); direction and invisible
+ * format characters shown as [U+XXXX] (they can reorder what is read); at
+ * most VIGIL_NOTIFY_MAX_SHOWN characters. Caller frees. */
+static char *clean_text(const char *s)
 {
-	if (!s)
-		return g_strdup("");
-	char *valid = g_utf8_make_valid(s, -1);
-	char *schemes = report__defang_text(valid);
-	g_free(valid);
-	GString *o = g_string_sized_new(strlen(schemes) + 16);
-	for (const char *p = schemes; *p; p = g_utf8_next_char(p)) {
+	char *valid = g_utf8_make_valid(s ? s : "", -1);
+	GString *o = g_string_sized_new(strlen(valid) + 16);
+	for (const char *p = valid; *p; p = g_utf8_next_char(p)) {
 		gunichar c = g_utf8_get_char(p);
-		if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
-			g_string_append_c(o, ' ');
+		if (c <= 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+			if (o->len && o->str[o->len - 1] != ' ')
+				g_string_append_c(o, ' ');
 		} else if ((c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
 			   (c >= 0x2066 && c <= 0x2069) || c == 0xfeff || c == 0x061c) {
 			g_string_append_printf(o, "[U+%04X]", (unsigned)c);
-		} else if (c == '.' && p > schemes &&
-			   (g_ascii_isalnum(p[-1]) || p[-1] == '-') && g_ascii_isalpha(p[1])) {
-			g_string_append(o, "[.]");
 		} else {
 			g_string_append_unichar(o, c);
 		}
 	}
+	g_free(valid);
+	if (o->len && o->str[o->len - 1] == ' ')
+		g_string_truncate(o, o->len - 1);
+	if (g_utf8_strlen(o->str, -1) > VIGIL_NOTIFY_MAX_SHOWN) {
+		g_string_truncate(o, (gsize)(g_utf8_offset_to_pointer(o->str, VIGIL_NOTIFY_MAX_SHOWN) - o->str));
+		g_string_append(o, "...");
+	}
+	return g_string_free(o, FALSE);
+}
+
+/* Free text from the campaign's mail (subject, names) made safe to show:
+ * clean_text(), then schemes as "hxxp://" and a dot between a letter or
+ * digit and a letter as "[.]", so that no host name in it
+ * ("img.tracker.example") is a link in the reader's mail program. Decimal
+ * numbers ("2.5") and sentence ends (". ") stay as they are. Caller frees. */
+static char *safe_text(const char *s)
+{
+	char *clean = clean_text(s);
+	char *schemes = report__defang_text(clean);
+	g_free(clean);
+	GString *o = g_string_sized_new(strlen(schemes) + 16);
+	for (const char *p = schemes; *p; p++) {
+		if (*p == '.' && p > schemes && (g_ascii_isalnum(p[-1]) || p[-1] == '-') &&
+			g_ascii_isalpha(p[1]))
+			g_string_append(o, "[.]");
+		else
+			g_string_append_c(o, *p);
+	}
 	g_free(schemes);
 	return g_string_free(o, FALSE);
+}
+
+/* An address or host from the campaign's mail: clean_text(), then
+ * defanged as the reports do ("a[@]b[.]example"). Caller frees. */
+static char *safe_address(const char *s)
+{
+	char *clean = clean_text(s);
+	char *d = report__defang(clean);
+	g_free(clean);
+	return d;
 }
 
 /* ---- times -------------------------------------------------------------- */
@@ -154,7 +185,7 @@ static bool has_recipient(json_t *m, const char *address)
 /* "Name <address>" of a message's sender, made safe. */
 static char *sender_of(json_t *m)
 {
-	char *addr = report__defang(report__str(m, "from") ? report__str(m, "from") : "");
+	char *addr = safe_address(report__str(m, "from"));
 	char *name = safe_text(report__str(m, "from_name"));
 	char *out;
 	if (*name && *addr)
@@ -194,7 +225,7 @@ static char *tracker_words(json_t *c)
 			g_string_append(g, " and others");
 			break;
 		}
-		char *d = report__defang(json_string_value(h));
+		char *d = safe_address(json_string_value(h));
 		g_string_append_printf(g, "%s%s", shown ? (i + 1 == json_array_size(hosts) ? " or " : ", ")
 							 : "", d);
 		g_free(d);
@@ -366,17 +397,20 @@ static int make_values(values *v, json_t *c, json_t *target, const vigil_notify_
 		return VIGIL_EINVAL;
 	}
 	json_t *first = g_ptr_array_index(msgs, 0);
-	const char *name = report__str(target, "name");
-	/* Without a name, the reader's own address, as it is: it is where this
-	 * message goes, and defanged it would read as a puzzle. */
-	v->v[PH_NAME] = name ? safe_text(name) : g_strdup(address);
+	char *name = safe_text(report__str(target, "name"));
+	/* Without a name (or one of only spaces), the reader's own address, as
+	 * it is: it is where this message goes, and defanged it would read as a
+	 * puzzle. */
+	v->v[PH_NAME] = *name ? name : g_strdup(address);
+	if (!*name)
+		g_free(name);
 	v->v[PH_ADDRESS] = g_strdup(address);
 	v->v[PH_RECEIVED] = human_time(report__time(first, "date"), true);
 	v->v[PH_RECEIVED_DATE] = human_time(report__time(first, "date"), false);
 	v->v[PH_SUBJECT] = subject_of(first);
 	v->v[PH_SENDER] = sender_of(first);
 	v->v[PH_SENDER_NAME] = safe_text(report__str(first, "from_name"));
-	v->v[PH_SENDER_ADDRESS] = report__defang(report__str(first, "from") ? report__str(first, "from") : "");
+	v->v[PH_SENDER_ADDRESS] = safe_address(report__str(first, "from"));
 	v->v[PH_MESSAGES] = g_strdup_printf("%u", msgs->len);
 	if (msgs->len > 1) {
 		GString *g = g_string_new(NULL);
@@ -620,8 +654,11 @@ int notify__build(vigil_notification **out, const vigil_notify_template *t, json
 		rc = VIGIL_ENOMEM;
 	if (!rc) {
 		n->to = g_strdup(report__str(target, "address"));
-		const char *name = report__str(target, "name");
-		n->to_name = name ? safe_text(name) : NULL;
+		n->to_name = safe_text(report__str(target, "name"));
+		if (!*n->to_name) {
+			g_free(n->to_name);
+			n->to_name = NULL;
+		}
 		GString *s = g_string_new(NULL);
 		notify__render(s, t->subject, (const char *const *)v.v);
 		/* A value never splits the Subject into two headers. */

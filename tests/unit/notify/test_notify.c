@@ -177,7 +177,7 @@ static void template_braces_escape_and_crlf(void **state)
 				 err, sizeof(err)),
 		0);
 	vigil_notification *n = build("paul.weber@parliament.example", t, NULL);
-	assert_string_equal(n->body, "Dear Paul  Bcc: victim@example[.]org, {name}} stays; { not} and {} too.\n");
+	assert_string_equal(n->body, "Dear Paul Bcc: victim@example[.]org, {name}} stays; { not} and {} too.\n");
 	vigil_notification_free(n);
 	vigil_notify_template_free(t);
 }
@@ -332,7 +332,7 @@ static void header_injection_through_a_name_is_harmless(void **state)
 	/* no line of the headers starts with Bcc: the CR LF became spaces */
 	assert_null(strstr(n->raw, "\r\nBcc:"));
 	assert_null(strstr(n->subject, "\n"));
-	assert_non_null(strstr(n->subject, "Paul  Bcc: victim@example[.]org"));
+	assert_non_null(strstr(n->subject, "Paul Bcc: victim@example[.]org"));
 	vigil_notification_free(n);
 	vigil_notify_template_free(t);
 }
@@ -357,6 +357,32 @@ static void long_lines_are_wrapped_with_a_hanging_indent(void **state)
 	assert_non_null(strstr(n->body, "  Subject:  Relance Relance Relance\n"));
 	vigil_notification_free(n);
 	vigil_notify_template_free(t);
+}
+
+static void long_attacker_text_is_cut(void **state)
+{
+	(void)state;
+	GString *doc = g_string_new("{\"id\": 1, \"messages\": [{\"subject\": \"");
+	for (int i = 0; i < 5000; i++)
+		g_string_append(doc, "\\u00e9"); /* é */
+	g_string_append(doc, "\", \"recipients\": [\"a@b.example\"]}],"
+			     " \"targets\": [{\"address\": \"a@b.example\", \"name\": \" \\r\\n \"}]}");
+	vigil_notify_template *t = NULL;
+	char err[512];
+	assert_int_equal(load_text(&t, "Subject: x\n\n{name}|{subject}\n", err, sizeof(err)), 0);
+	vigil_notify_options opt = {.from = FROM, .now = 0};
+	vigil_notification *n = NULL;
+	assert_int_equal(vigil_notify_build(&n, t, doc->str, "a@b.example", &opt, err, sizeof(err)), 0);
+	/* a name of only white space is no name; the subject stops at 200 */
+	char *f = g_strchomp(flat(n->body));
+	assert_true(g_str_has_prefix(f, "a@b.example|"));
+	assert_int_equal(g_utf8_strlen(strchr(f, '|') + 1, -1), VIGIL_NOTIFY_MAX_SHOWN + 3);
+	assert_true(g_str_has_suffix(f, "\xc3\xa9..."));
+	assert_null(n->to_name);
+	g_free(f);
+	vigil_notification_free(n);
+	vigil_notify_template_free(t);
+	g_string_free(doc, TRUE);
 }
 
 static void bad_arguments(void **state)
@@ -417,6 +443,7 @@ int main(void)
 		cmocka_unit_test(without_a_name_the_address_as_it_is),
 		cmocka_unit_test(header_injection_through_a_name_is_harmless),
 		cmocka_unit_test(long_lines_are_wrapped_with_a_hanging_indent),
+		cmocka_unit_test(long_attacker_text_is_cut),
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test(addresses_smtp_can_carry),
 	};
