@@ -3,6 +3,7 @@ benchmark: a config file of the test's own, a free loopback port, the log
 on stderr in a file, the daemon in the foreground so the test owns it."""
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,18 +63,47 @@ def scan_verdicts(vigil, paths, opts=CASE_OPTS):
     return res
 
 
+def share(workdir, path):
+    """As root the daemon runs as nobody, and rereads its lists and rules on
+    SIGHUP: a checkout under /root (CI) is not readable by nobody. Copies
+    `path` (file or folder) under workdir/share and returns the copy's path;
+    unchanged when not root."""
+    if os.geteuid() != 0 or not os.path.exists(path):
+        return path
+    dst = os.path.join(workdir, "share", os.path.realpath(path).lstrip("/"))
+    if not os.path.exists(dst):
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if os.path.isdir(path):
+            shutil.copytree(path, dst)
+        else:
+            shutil.copy(path, dst)
+        for root, dirs, files in os.walk(os.path.join(workdir, "share")):
+            os.chmod(root, 0o755)
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o644)
+    return dst
+
+
 class Milter:
     def __init__(self, vigil, workdir, conf_text, opts=(), port=None, jobs=None):
         self.vigil = vigil
         self.dir = workdir
         self.conf = os.path.join(workdir, "milter.conf")
-        with open(self.conf, "w") as f:
-            f.write(conf_text)
+        self.write_conf(conf_text)
         self.port = port or free_port()
         self.log = os.path.join(workdir, "milter.log")
-        self.opts = list(opts)
+        self.opts = [o if o.startswith("-") else share(workdir, o) for o in opts]
         self.jobs = jobs
         self.proc = None
+
+    def write_conf(self, text):
+        """(Re)writes the config file, its data lists made readable."""
+        data = os.path.join(SRC, "data")
+        for name in ("freemail.txt", "trackers.txt"):
+            text = text.replace(f"{data}/{name}", share(self.dir, f"{data}/{name}"))
+        with open(self.conf + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(self.conf + ".tmp", self.conf)
 
     def argv(self):
         a = [self.vigil, "milter", "--foreground", "--config", self.conf,

@@ -209,7 +209,7 @@ def run(m, vigil, qdir, db, work):
 
     # ---- time budget: a 4 MB page of 60,000 links takes ~0.5 s, not 100 ms --
     conf2 = config_text(qdir, time_budget=100, max_size=8000000)
-    open(m.conf, "w").write(conf2)
+    m.write_conf(conf2)
     m.signal(signal.SIGHUP)
     check(m.wait_log(r"reloaded: load 2"), "SIGHUP: reloaded")
     html = b"".join(b'<p><a href="https://l%d.example.com/t?id=%d">link %d</a> <img src="https://t%d.example.net/p.gif" width=1 height=1></p>\r\n' % (i, i, i, i) for i in range(30000))
@@ -225,7 +225,7 @@ def run(m, vigil, qdir, db, work):
         check(r.final == "accept", "the next message is judged normally")
 
     # ---- reload: a bad config is refused, the old one stays -----------------
-    open(m.conf, "w").write(conf2 + "recon = explode\n")
+    m.write_conf(conf2 + "recon = explode\n")
     m.signal(signal.SIGHUP)
     check(m.wait_log(r"reload refused \(.*milter.conf:\d+: recon: 'explode'"),
           "SIGHUP with a bad config: refused, with FILE:LINE in the log")
@@ -233,7 +233,7 @@ def run(m, vigil, qdir, db, work):
         r = c.message(msg, queue_id="QSLOW2")
         check(r.final == "reply" and r.reply.startswith("451"), "the old config still applies")
     # A good one: fallback accept, quarantine hold, malicious quarantined.
-    open(m.conf, "w").write(config_text(qdir, fallback="accept", after_quarantine="hold",
+    m.write_conf(config_text(qdir, fallback="accept", after_quarantine="hold",
                                         malicious="quarantine", max_size=65536))
     m.signal(signal.SIGHUP)
     check(m.wait_log(r"reloaded: load 3"), "SIGHUP with a good config: load 3")
