@@ -6,6 +6,8 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "intel/intel.h"
 #include "scanner.h"
@@ -76,6 +78,16 @@ int intel__ready(vigil_ctx *ctx)
 	if (!ctx->intel_set || ctx->intel_set->items.len == 0 || ctx->intel)
 		return 0;
 	int rc = intel__compile(&ctx->intel, ctx->intel_set, ctx->err, sizeof(ctx->err));
+	/* Only a hunt skips work on what cannot match: a scan reports every
+	 * URL. VIGIL_NO_PREFILTER=1 turns the skipping off, to check that a
+	 * hunt finds the same without it. */
+	const char *off = getenv("VIGIL_NO_PREFILTER");
+	if (rc == 0 && ctx->hunt_mode && !(off && *off && strcmp(off, "0") != 0)) {
+		vigil_intel_prefilter *pf = NULL;
+		rc = intel__prefilter_compile(&pf, ctx->intel_set, ctx->err, sizeof(ctx->err));
+		if (rc == 0)
+			intel__matcher_set_prefilter(ctx->intel, pf);
+	}
 	if (rc && !ctx->err[0])
 		snprintf(ctx->err, sizeof(ctx->err), "compiling indicators: %s", vigil_strerror(rc));
 	return rc;

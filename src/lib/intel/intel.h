@@ -103,6 +103,42 @@ typedef int (*intel__hit_fn)(void *ud, const vigil_indicator *ind, const char *a
 int intel__match_message(const vigil_intel_matcher *m, vigil_intel_scratch *s,
 	const vigil_message *msg, bool respect_validity, intel__hit_fn hit, void *ud);
 
+/* Whether any artifact already on `msg` matches (it stops at the first):
+ * 1, 0, or VIGIL_ENOMEM. A hunt asks this after the header fields, before
+ * the bodies, to know whether the message is a hit anyway. */
+int intel__match_any(const vigil_intel_matcher *m, vigil_intel_scratch *s,
+	const vigil_message *msg, bool respect_validity);
+
+/* ---- the hunt prefilter (prefilter.c) --------------------------------- */
+
+/* A necessary condition for a body part's URLs to match an indicator,
+ * checked on the part's decoded text so that a hunt can skip extracting the
+ * URLs of parts that cannot match (see prefilter.c for why it holds).
+ * Compiled from the same set as the matcher, owned by the matcher, and
+ * read-only once compiled except for a cache it fills atomically. */
+typedef struct vigil_intel_prefilter vigil_intel_prefilter;
+typedef struct vigil_intel_prefilter_scratch vigil_intel_prefilter_scratch;
+
+/* Returns 0 or VIGIL_ENOMEM (`err` is unused: kept for the day a compiler
+ * can refuse a set). */
+int intel__prefilter_compile(vigil_intel_prefilter **out, const vigil_intel_set *set, char *err,
+	size_t err_size);
+void intel__prefilter_free(vigil_intel_prefilter *pf);
+void intel__prefilter_scratch_free(vigil_intel_prefilter_scratch *s);
+/* Whether the URLs of this decoded part (HTML when `html`) may match: 1
+ * (they may, or it cannot tell), 0 (they cannot), or VIGIL_ENOMEM. *s is
+ * the thread's scratch, made on first use. */
+int intel__prefilter_part(const vigil_intel_prefilter *pf, vigil_intel_prefilter_scratch **s,
+	const char *text, size_t len, bool html);
+/* The IP indicators the prefilter tells addresses in text by: the matcher's,
+ * set when it takes the prefilter over. */
+struct vigil_netset;
+void intel__prefilter_use_nets(vigil_intel_prefilter *pf, const struct vigil_netset *nets);
+/* The matcher's prefilter (taking ownership), and the scratch's. */
+void intel__matcher_set_prefilter(vigil_intel_matcher *m, vigil_intel_prefilter *pf);
+const vigil_intel_prefilter *intel__matcher_prefilter(const vigil_intel_matcher *m);
+vigil_intel_prefilter_scratch **intel__scratch_prefilter(vigil_intel_scratch *s);
+
 /* ---- the context's intel (ctx_intel.c) -------------------------------- */
 
 struct vigil_ctx;

@@ -69,6 +69,7 @@ struct vigil_intel_matcher {
 	uint8_t *url_lens;      /* bit n: some URL key is n bytes long */
 	size_t url_lens_max;
 	vigil_netset *nets;
+	vigil_intel_prefilter *prefilter; /* a hunt's (prefilter.c), or NULL */
 };
 
 typedef struct im_buf {
@@ -84,6 +85,7 @@ struct vigil_intel_scratch {
 	size_t text_hits;
 	im_buf value; /* evidence from text, decoded mailto: addresses */
 	im_buf key;   /* a URL from text with its host in lower case */
+	vigil_intel_prefilter_scratch *prefilter;
 };
 
 /* ---- keys ------------------------------------------------------------- */
@@ -243,6 +245,7 @@ void intel__matcher_free(vigil_intel_matcher *m)
 	if (!m)
 		return;
 	netset__free(m->nets);
+	intel__prefilter_free(m->prefilter);
 	free(m->slots);
 	free(m->url_lens);
 	vigil_arena_free(m->arena);
@@ -375,7 +378,25 @@ void intel__scratch_free(vigil_intel_scratch *s)
 	free(s->seen);
 	free(s->value.p);
 	free(s->key.p);
+	intel__prefilter_scratch_free(s->prefilter);
 	free(s);
+}
+
+void intel__matcher_set_prefilter(vigil_intel_matcher *m, vigil_intel_prefilter *pf)
+{
+	intel__prefilter_free(m->prefilter);
+	m->prefilter = pf;
+	intel__prefilter_use_nets(pf, m->nets);
+}
+
+const vigil_intel_prefilter *intel__matcher_prefilter(const vigil_intel_matcher *m)
+{
+	return m ? m->prefilter : NULL;
+}
+
+vigil_intel_prefilter_scratch **intel__scratch_prefilter(vigil_intel_scratch *s)
+{
+	return &s->prefilter;
 }
 
 /* At least n bytes in b; NULL when out of memory. */
@@ -910,4 +931,18 @@ int intel__match_message(const vigil_intel_matcher *m, vigil_intel_scratch *s,
 		if (msg->bodies.items[i].text)
 			rc = scan_text(&r, msg->bodies.items[i].text, msg->bodies.items[i].len, "body");
 	return rc;
+}
+
+/* Stops the walk at the first hit: a positive code no other path returns. */
+static int any_hit(void *ud, const vigil_indicator *ind, const char *artifact, const char *value)
+{
+	(void)ud, (void)ind, (void)artifact, (void)value;
+	return 1;
+}
+
+int intel__match_any(const vigil_intel_matcher *m, vigil_intel_scratch *s,
+	const vigil_message *msg, bool respect_validity)
+{
+	int rc = intel__match_message(m, s, msg, respect_validity, any_hit, NULL);
+	return rc < 0 ? rc : rc > 0;
 }

@@ -9,6 +9,7 @@
 
 #include "detect/detect.h"
 #include "extract/extract.h"
+#include "intel/intel.h"
 #include "vigil_limits.h"
 #include "message.h"
 #include "rules/rules.h"
@@ -22,6 +23,10 @@ typedef struct walk {
 	uint64_t decoded; /* bytes decoded so far, all parts */
 	int parts;        /* parts seen so far, nested messages included */
 	int rc;           /* first hard error (VIGIL_ENOMEM), 0 otherwise */
+	/* A hunt's prefilter (intel/prefilter.c) for this message, or NULL,
+	 * and whether it left some part's URLs unextracted. */
+	const vigil_intel_prefilter *prefilter;
+	bool skipped;
 } walk;
 
 /* ---- GMime parser warnings -------------------------------------------- */
@@ -297,6 +302,24 @@ static char *to_utf8(walk *w, const char *charset, const char *data, size_t len)
 	return g_mime_utils_decode_8bit(w->opts, data, len);
 }
 
+/* In a hunt, whether the URLs of this decoded part can be left unextracted:
+ * when the prefilter shows none of them could match an indicator. A hunt
+ * keeps only hits, and a hit message is scanned again in full (vigil_scan),
+ * so what is skipped is never seen. */
+static bool skip_urls(walk *w, const char *text, size_t len, bool html)
+{
+	if (!w->prefilter)
+		return false;
+	int r = intel__prefilter_part(w->prefilter, intel__scratch_prefilter(w->sc->intel_scratch),
+		text, len, html);
+	if (r < 0)
+		w->rc = r;
+	if (r != 0)
+		return false;
+	w->skipped = true;
+	return true;
+}
+
 static void add_body(walk *w, GMimePart *part, const char *mime_type, bool html, int part_no,
 	int nested)
 {
@@ -353,8 +376,9 @@ static void add_body(walk *w, GMimePart *part, const char *mime_type, bool html,
 				VIGIL_MAX_HTML_BYTES);
 			hlen = VIGIL_MAX_HTML_BYTES;
 		}
-		w->rc = html__extract(w->msg, w->sc, copy, hlen, part_no, nested);
-	} else {
+		if (!skip_urls(w, copy, hlen, true) && w->rc == 0)
+			w->rc = html__extract(w->msg, w->sc, copy, hlen, part_no, nested);
+	} else if (!skip_urls(w, copy, len, false) && w->rc == 0) {
 		w->rc = text__extract(w->msg, w->sc, copy, len, part_no, nested);
 	}
 	/* YARA sees the text as the reader does: decoded, in UTF-8. */
@@ -389,7 +413,8 @@ static void add_attachment(walk *w, GMimePart *part, const char *mime_type, int 
 			size_t len = strlen(text);
 			if (len > VIGIL_MAX_HTML_BYTES)
 				len = VIGIL_MAX_HTML_BYTES;
-			w->rc = html__extract(w->msg, w->sc, text, len, part_no, nested);
+			if (!skip_urls(w, text, len, true) && w->rc == 0)
+				w->rc = html__extract(w->msg, w->sc, text, len, part_no, nested);
 			g_free(text);
 		}
 	}
@@ -506,9 +531,25 @@ static GMimeParserOptions *scanner_parser_options(vigil_scanner *sc)
 	return o;
 }
 
-int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *raw)
+/* The prefilter a hunt may use for this scan, with the thread's intel
+ * scratch made; NULL when the scan must extract everything. */
+static const vigil_intel_prefilter *hunt_prefilter(vigil_scanner *sc, int *rc)
+{
+	const vigil_intel_prefilter *pf = sc->ctx->hunt_mode ?
+		intel__matcher_prefilter(sc->ctx->intel) : NULL;
+	if (pf && !sc->intel_scratch && (*rc = intel__scratch_new(&sc->intel_scratch,
+		sc->ctx->intel)) != 0)
+		return NULL;
+	return pf;
+}
+
+/* One pass over the message; with `prefilter`, *skipped says whether some
+ * part's URLs were left out. */
+static int scan_once(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *raw,
+	const vigil_intel_prefilter *prefilter, bool *skipped)
 {
 	*out = NULL;
+	*skipped = false;
 	if (!raw || (!raw->data && raw->len))
 		return scanner__fail(sc, VIGIL_EINVAL, "no message given");
 
@@ -554,13 +595,23 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 	GMimeMessage *gm = g_mime_parser_construct_message(parser, opts);
 	g_object_unref(parser);
 
-	walk w = {.msg = m, .sc = sc, .opts = opts};
+	walk w = {.msg = m, .sc = sc, .opts = opts, .prefilter = prefilter};
 	if (!gm) {
 		/* GMime found no message at all (no header block): keep an empty
 		 * model so the message is still counted and reported. */
 		message__partial(m, "no message header found");
 	} else {
 		extract_identity(&w, gm);
+		/* A message whose header fields already hit is a hit whatever its
+		 * bodies hold: extract them all now rather than scan it twice. */
+		if (w.prefilter && w.rc == 0) {
+			int hit = intel__match_any(sc->ctx->intel, sc->intel_scratch, m,
+				sc->ctx->intel_validity);
+			if (hit < 0)
+				w.rc = hit;
+			else if (hit)
+				w.prefilter = NULL;
+		}
 		GMimeObject *body = g_mime_message_get_mime_part(gm);
 		if (body && w.rc == 0)
 			walk_object(&w, body, 0, 0);
@@ -581,6 +632,27 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 		vigil_arena_free(a);
 		return scanner__fail(sc, w.rc, "%s", vigil_strerror(w.rc));
 	}
+	*skipped = w.skipped;
 	*out = m;
 	return 0;
+}
+
+int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *raw)
+{
+	*out = NULL;
+	if (!raw || (!raw->data && raw->len))
+		return scanner__fail(sc, VIGIL_EINVAL, "no message given");
+	int rc = 0;
+	const vigil_intel_prefilter *pf = hunt_prefilter(sc, &rc);
+	if (rc)
+		return scanner__fail(sc, rc, "%s", vigil_strerror(rc));
+	bool skipped;
+	if ((rc = scan_once(out, sc, raw, pf, &skipped)) != 0 || !skipped ||
+		vigil_message_hits(*out) == 0)
+		return rc;
+	/* A hit after all (a rule, an attachment, a nested message's header)
+	 * with some part's URLs skipped: what a hunt keeps must be whole, so
+	 * scan it again without skipping. */
+	vigil_message_free(*out);
+	return scan_once(out, sc, raw, NULL, &skipped);
 }
