@@ -442,7 +442,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 			 * bounded by the parser's limits; a budget overrun is seen
 			 * when it ends. Larger ones go to the pool, which answers
 			 * at the budget whatever the scan is doing. */
-			bool here = job && c->len <= MILTER_INLINE_MAX_BYTES &&
+			bool here = job && job->len <= MILTER_INLINE_MAX_BYTES &&
 				milter_job_scan_here(job);
 			if (!job)
 				snprintf(why, sizeof(why), "out of memory");

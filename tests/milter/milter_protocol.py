@@ -59,6 +59,7 @@ def main():
     try:
         m.start()
         run(m, vigil, qdir, db, work)
+        pool_and_inline(vigil, work)
     except Exception as e:  # noqa: BLE001 - a crash of the test is a failure
         import traceback
         traceback.print_exc()
@@ -266,6 +267,30 @@ def run(m, vigil, qdir, db, work):
     except Exception:  # noqa: BLE001
         pass
     check(not m.alive(), "SIGTERM: exits once nothing is in flight")
+
+
+def pool_and_inline(vigil, work):
+    """Without --db: a small message is scanned on the connection's thread,
+    a large one by the pool, which answers at the time budget while the
+    scan goes on (the 4 MB page takes ~0.5 s to scan)."""
+    qdir = os.path.join(work, "q2")
+    m2 = Milter(vigil, work, config_text(qdir, time_budget=100, max_size=8000000), jobs=1)
+    m2.log = os.path.join(work, "milter2.log")
+    try:
+        m2.start()
+        html = b"".join(b'<p><a href="https://l%d.example.com/t?id=%d">link %d</a></p>\r\n' % (i, i, i)
+                        for i in range(60000))
+        with MilterClient(m2.address) as c:
+            r = c.message(open(CASE_MESSAGES[0], "rb").read(), queue_id="QSMALL")
+            check(r.final == "accept", f"no --db: a small message is judged ({r.final})")
+            big = b"From: a@b.example\r\nSubject: slow\r\nContent-Type: text/html\r\n\r\n" + html
+            r = c.message(big, queue_id="QBIGSLOW")
+            check(r.final == "reply" and r.reply.startswith("451"), f"no --db: a large slow one tempfails ({r.reply})")
+        lines = {d["qid"]: d for d in m2.messages()}
+        eom = float(lines.get("QBIGSLOW", {}).get("eom_ms", "1e9"))
+        check(eom < 400, f"the large one is answered at the budget, not after its scan (eom {eom:.0f} ms)")
+    finally:
+        m2.stop()
 
 
 if __name__ == "__main__":
