@@ -18,7 +18,8 @@ Needs root (Postfix's master runs as root and `postfix -c DIR` for a
 non-default DIR must be listed in /etc/postfix/main.cf's
 alternate_config_directories: start() adds DIR there under a lock, stop()
 takes it out again and restores the file as it was when no other instance
-needs it). Facts behind each setting: /work/shared/TESTING-NOTES.md.
+needs it). The facts behind each setting are in ../shared/TESTING-NOTES.md
+beside the clone, and in the comments below.
 """
 import fcntl
 import glob
