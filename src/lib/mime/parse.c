@@ -23,9 +23,10 @@ typedef struct walk {
 	uint64_t decoded; /* bytes decoded so far, all parts */
 	int parts;        /* parts seen so far, nested messages included */
 	int rc;           /* first hard error (VIGIL_ENOMEM), 0 otherwise */
-	/* A hunt's prefilter (intel/prefilter.c) in its quick first pass, or
-	 * NULL. */
+	/* A hunt's prefilter (intel/prefilter.c) for this message, or NULL,
+	 * and whether it left some part's URLs unextracted. */
 	const vigil_intel_prefilter *prefilter;
+	bool skipped;
 } walk;
 
 /* ---- GMime parser warnings -------------------------------------------- */
@@ -303,7 +304,7 @@ static char *to_utf8(walk *w, const char *charset, const char *data, size_t len)
 
 /* In a hunt, whether the URLs of this decoded part can be left unextracted:
  * when the prefilter shows none of them could match an indicator. A hunt
- * keeps only hits, and a hit message is scanned again in full (scan_once),
+ * keeps only hits, and a hit message is scanned again in full (vigil_scan),
  * so what is skipped is never seen. */
 static bool skip_urls(walk *w, const char *text, size_t len, bool html)
 {
@@ -313,7 +314,10 @@ static bool skip_urls(walk *w, const char *text, size_t len, bool html)
 		text, len, html);
 	if (r < 0)
 		w->rc = r;
-	return r == 0;
+	if (r != 0)
+		return false;
+	w->skipped = true;
+	return true;
 }
 
 static void add_body(walk *w, GMimePart *part, const char *mime_type, bool html, int part_no,
@@ -539,20 +543,13 @@ static const vigil_intel_prefilter *hunt_prefilter(vigil_scanner *sc, int *rc)
 	return pf;
 }
 
-/*
- * One pass over the message. With `prefilter` (a hunt's first pass), the
- * pass is a quick one: GMime gets no warning callback, since asking for its
- * warnings makes it decode every header value (a fifth of a hunt's work),
- * and parts that cannot match keep their URLs unextracted. Such a pass only
- * tells a message that is no hit (*out, which a hunt does not keep); for a
- * hit it sets *again and *out stays NULL: the message is to be scanned in
- * full, warnings (partial marks) and all.
- */
+/* One pass over the message; with `prefilter`, *skipped says whether some
+ * part's URLs were left out. */
 static int scan_once(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *raw,
-	const vigil_intel_prefilter *prefilter, bool *again)
+	const vigil_intel_prefilter *prefilter, bool *skipped)
 {
 	*out = NULL;
-	*again = false;
+	*skipped = false;
 	if (!raw || (!raw->data && raw->len))
 		return scanner__fail(sc, VIGIL_EINVAL, "no message given");
 
@@ -591,8 +588,7 @@ static int scan_once(vigil_message **out, vigil_scanner *sc, const vigil_raw_mes
 	}
 
 	GMimeParserOptions *opts = scanner_parser_options(sc);
-	if (!prefilter)
-		g_mime_parser_options_set_warning_callback(opts, on_parser_warning, m);
+	g_mime_parser_options_set_warning_callback(opts, on_parser_warning, m);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	g_object_unref(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
@@ -607,32 +603,24 @@ static int scan_once(vigil_message **out, vigil_scanner *sc, const vigil_raw_mes
 	} else {
 		extract_identity(&w, gm);
 		/* A message whose header fields already hit is a hit whatever its
-		 * bodies hold: on to the full scan without reading them. */
+		 * bodies hold: extract them all now rather than scan it twice. */
 		if (w.prefilter && w.rc == 0) {
 			int hit = intel__match_any(sc->ctx->intel, sc->intel_scratch, m,
 				sc->ctx->intel_validity);
 			if (hit < 0)
 				w.rc = hit;
-			else
-				*again = hit;
+			else if (hit)
+				w.prefilter = NULL;
 		}
 		GMimeObject *body = g_mime_message_get_mime_part(gm);
-		if (body && w.rc == 0 && !*again)
+		if (body && w.rc == 0)
 			walk_object(&w, body, 0, 0);
 		g_object_unref(gm);
 	}
 	m->n_parts = w.parts;
 	g_mime_parser_options_free(opts);
-	if (w.rc == 0 && !*again)
+	if (w.rc == 0)
 		w.rc = detect__all(m, sc);
-	/* A hit after all (in a body, an attachment, a rule, a nested
-	 * message's header): what a hunt keeps must be whole. */
-	if (w.rc == 0 && prefilter && vigil_message_hits(m) > 0)
-		*again = true;
-	if (w.rc == 0 && *again) {
-		vigil_arena_free(a);
-		return 0;
-	}
 	/* The message's identity in a store: the same bytes are the same
 	 * message, wherever they were found. A hunt keeps only its hits, so
 	 * the others need no hash. */
@@ -644,6 +632,7 @@ static int scan_once(vigil_message **out, vigil_scanner *sc, const vigil_raw_mes
 		vigil_arena_free(a);
 		return scanner__fail(sc, w.rc, "%s", vigil_strerror(w.rc));
 	}
+	*skipped = w.skipped;
 	*out = m;
 	return 0;
 }
@@ -657,8 +646,13 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 	const vigil_intel_prefilter *pf = hunt_prefilter(sc, &rc);
 	if (rc)
 		return scanner__fail(sc, rc, "%s", vigil_strerror(rc));
-	bool again;
-	if ((rc = scan_once(out, sc, raw, pf, &again)) != 0 || !again)
+	bool skipped;
+	if ((rc = scan_once(out, sc, raw, pf, &skipped)) != 0 || !skipped ||
+		vigil_message_hits(*out) == 0)
 		return rc;
-	return scan_once(out, sc, raw, NULL, &again);
+	/* A hit after all (a rule, an attachment, a nested message's header)
+	 * with some part's URLs skipped: what a hunt keeps must be whole, so
+	 * scan it again without skipping. */
+	vigil_message_free(*out);
+	return scan_once(out, sc, raw, NULL, &skipped);
 }
