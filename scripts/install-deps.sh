@@ -8,7 +8,7 @@ PACKAGES="
 build-essential pkg-config meson ninja-build
 libgmime-3.0-dev libgumbo-dev libcurl4-openssl-dev libpsl-dev libidn2-dev
 libicu-dev libyara-dev libsqlite3-dev libmilter-dev
-libjansson-dev libssl-dev libmagic-dev libarchive-dev libcmocka-dev libmicrohttpd-dev
+libjansson-dev libjemalloc-dev libssl-dev libmagic-dev libarchive-dev libcmocka-dev libmicrohttpd-dev
 zlib1g-dev tzdata
 libglib2.0-dev
 python3
