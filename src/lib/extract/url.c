@@ -208,6 +208,50 @@ static int normalise_host(host_parts *out, vigil_arena *a, const psl_ctx_t *psl,
 	return 0;
 }
 
+/*
+ * Hosts normalised in this message, remembered: a newsletter links one or two
+ * hosts dozens of times, and IDNA and the public suffix list cost more than
+ * the rest of its URLs. Direct-mapped by a hash of the host as libcurl gave
+ * it; the strings live in the message's arena, as the model's do.
+ */
+#define HOST_MEMO 32 /* a power of two */
+
+typedef struct host_memo {
+	const char *in; /* as given; NULL when the slot is empty */
+	size_t n;
+	host_parts hp;
+} host_memo;
+
+struct url_hosts {
+	host_memo slot[HOST_MEMO];
+};
+
+static int normalise_host_memo(host_parts *out, vigil_message *msg, const psl_ctx_t *psl,
+	const char *in, size_t n)
+{
+	vigil_arena *a = msg->arena;
+	if (!msg->url_hosts && !(msg->url_hosts = vigil_arena_calloc(a, 1, sizeof(*msg->url_hosts))))
+		return VIGIL_ENOMEM;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)in[i]) * 16777619u;
+	host_memo *e = &msg->url_hosts->slot[(h ^ h >> 16) & (HOST_MEMO - 1)];
+	if (e->in && e->n == n && memcmp(e->in, in, n) == 0) {
+		*out = e->hp;
+		return 0;
+	}
+	int rc = normalise_host(out, a, psl, in, n);
+	if (rc)
+		return rc;
+	char *key = vigil_arena_strndup(a, in, n);
+	if (!key)
+		return VIGIL_ENOMEM;
+	e->in = key;
+	e->n = n;
+	e->hp = *out;
+	return 0;
+}
+
 /* The authority's host of a URL libcurl refused ("https://host:99999/"),
  * found by hand so that detectors still see the host. */
 static int crude_host(host_parts *out, vigil_arena *a, const psl_ctx_t *psl, const char *s)
@@ -384,8 +428,10 @@ static char *browser_form(vigil_arena *a, const char *s, size_t sl, bool *relati
 	return NULL;
 }
 
-static int parse_with_curl(vigil_url *n, vigil_arena *a, const psl_ctx_t *psl,
-	const char *s, const char *base)
+/* Parses s (resolved against base when given) into n. With msg, hosts are
+ * normalised through its memo. */
+static int parse_with_curl(vigil_url *n, vigil_message *msg, vigil_arena *a,
+	const psl_ctx_t *psl, const char *s, const char *base)
 {
 	const unsigned flags = CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE;
 	int rc = 0;
@@ -429,7 +475,8 @@ static int parse_with_curl(vigil_url *n, vigil_arena *a, const psl_ctx_t *psl,
 	curl_url_get(h, CURLUPART_HOST, &part, 0);
 	if (part) {
 		host_parts hp;
-		rc = normalise_host(&hp, a, psl, part, strlen(part));
+		rc = msg ? normalise_host_memo(&hp, msg, psl, part, strlen(part))
+			 : normalise_host(&hp, a, psl, part, strlen(part));
 		/* Write the normalised host back so `url` carries it too. */
 		if (!rc && hp.host && strcmp(hp.host, part) != 0 && hp.host[0] != '[')
 			curl_url_set(h, CURLUPART_HOST, hp.host, 0);
@@ -511,9 +558,9 @@ int url__add_base(vigil_message *msg, vigil_scanner *sc, const vigil_url *u,
 		if (!form && !relative)
 			return VIGIL_ENOMEM;
 		if (relative && base) {
-			rc = parse_with_curl(&n, a, psl, raw, base);
+			rc = parse_with_curl(&n, msg, a, psl, raw, base);
 		} else if (form) {
-			rc = parse_with_curl(&n, a, psl, form, NULL);
+			rc = parse_with_curl(&n, msg, a, psl, form, NULL);
 		} else {
 			rc = 0; /* relative without a base: kept raw, unparsed */
 		}
@@ -597,7 +644,7 @@ static const char *token_host(vigil_arena *a, const char *t, size_t n)
 		if (!form)
 			return NULL;
 		vigil_url tmp = {0};
-		if (parse_with_curl(&tmp, a, NULL, form, NULL) != 0)
+		if (parse_with_curl(&tmp, NULL, a, NULL, form, NULL) != 0)
 			return NULL;
 		return tmp.host;
 	}
@@ -689,5 +736,5 @@ int url__parse(vigil_url *out, vigil_arena *a, const psl_ctx_t *psl, const char 
 	char *form = browser_form(a, clean, sl, &relative);
 	if (!form)
 		return relative ? 0 : VIGIL_ENOMEM;
-	return parse_with_curl(out, a, psl, form, NULL);
+	return parse_with_curl(out, NULL, a, psl, form, NULL);
 }

@@ -177,6 +177,29 @@ static void host_in_text_rejects_ordinary_words(void **state)
 	assert_null(url__host_in_text(a, NULL));
 }
 
+/* Hosts are normalised once per message and remembered (url.c's memo): many
+ * hosts (more than its slots, so some share one) and repeats of each must
+ * each come out as if normalised alone. */
+static void url_hosts_remembered_per_message_stay_their_own(void **state)
+{
+	fixture *f = *state;
+	char raw[128], host[64], domain[64];
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 100; i++) {
+			snprintf(raw, sizeof(raw), "https://W%d.Site%d.co.uk/p?i=%d", i % 3, i, round);
+			const vigil_url *u = add_raw(f, raw);
+			snprintf(host, sizeof(host), "w%d.site%d.co.uk", i % 3, i);
+			snprintf(domain, sizeof(domain), "site%d.co.uk", i);
+			assert_string_equal(u->host, host);
+			assert_string_equal(u->domain, domain);
+		}
+		const vigil_url *u = add_raw(f, "https://xn--e1afmkfd.xn--p1ai/");
+		assert_string_equal(u->host_unicode, "пример.рф");
+		u = add_raw(f, "https://пример.рф/");
+		assert_string_equal(u->host, "xn--e1afmkfd.xn--p1ai");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +216,7 @@ int main(void)
 		T(url_longer_than_cap_is_cut_and_marks_partial),
 		T(host_in_text_finds_hosts),
 		T(host_in_text_rejects_ordinary_words),
+		T(url_hosts_remembered_per_message_stay_their_own),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
