@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/token.h"
 #include "intel/intel.h"
 #include "vigil_limits.h"
 #include "message.h"
@@ -173,6 +174,7 @@ void vigil_scanner_free(vigil_scanner *sc)
 	impersonation__cache_free(sc->imp_cache);
 	intel__scratch_free(sc->intel_scratch);
 	rules__scanner_free(sc->rules_scanner);
+	token__cache_free(sc->token_cache);
 	free(sc);
 }
 

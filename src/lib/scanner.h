@@ -37,6 +37,7 @@ struct vigil_scanner {
 	vigil_scratch *html_scratch;
 	struct vigil_rules_scanner *rules_scanner; /* its YR_SCANNER, made on first use */
 	struct vigil_intel_scratch *intel_scratch; /* for ctx->intel, made on first use */
+	struct token_cache *token_cache; /* recipients' needles (detect/token.c), made on first use */
 	char err[512];
 };
 

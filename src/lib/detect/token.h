@@ -51,6 +51,11 @@ struct vigil_url;
 bool token__url_template(char *tmpl, size_t tmpl_size, char *tok, size_t tok_size,
 	const struct vigil_url *u);
 
+/* A scanner's needles (the encodings of its recipients' addresses, looked
+ * for in URLs), by address; made by detect__token(). NULL ok. */
+typedef struct token_cache token_cache;
+void token__cache_free(token_cache *c);
+
 /* 64-bit hash of bytes (FNV-1a with a final mix), for the keys above. */
 uint64_t token__hash(const void *data, size_t n, uint64_t seed);
 

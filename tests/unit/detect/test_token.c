@@ -329,6 +329,113 @@ static void token_same_token_for_all_recipients_is_not_a_token(void **state)
 	}
 }
 
+/* A message to `to` (one or more addresses, comma-separated) with no
+ * Delivered-To, whose HTML body is `html`. */
+static vigil_message *scan_to_all(const char *to, const char *html)
+{
+	char *text = g_strdup_printf("From: Anna Keller <anna.keller@press.example.org>\r\n"
+				     "To: %s\r\n"
+				     "Subject: A question for an article\r\n"
+				     "MIME-Version: 1.0\r\n"
+				     "Content-Type: text/html; charset=utf-8\r\n\r\n"
+				     "<html><body><p>Dear member,</p>%s</body></html>\r\n",
+		to, html);
+	vigil_message *m = test_scan(env, text);
+	g_free(text);
+	if (vigil_correlate(corr, m) < 0)
+		abort();
+	return m;
+}
+
+/* The reason of the first finding `id` of a message sent to `to` with an
+ * image at `url`, copied (g_free), or NULL. */
+static char *reason_for(const char *to, const char *url, const char *id)
+{
+	char *html = g_strdup_printf("<img src=\"%s\" width=\"1\" height=\"1\">", url);
+	vigil_message *m = scan_to_all(to, html);
+	g_free(html);
+	const vigil_finding *f = find(m, id);
+	char *r = f ? g_strdup(f->reason) : NULL;
+	vigil_message_free(m);
+	return r;
+}
+
+static void token_cached_needles_give_the_same_findings(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *url, *id;
+	} urls[] = {
+		{"https://t.example.net/px.png?id=amVhbn5wYXVsLmR1cG9udEBwYXJsaWFtZW50LmV4YW1wbGU",
+			"token.recipient-in-url"},
+		{"https://t.example.net/i.gif?u=jean~paul.dupont(at)parliament.example",
+			"token.recipient-in-url"},
+		{"https://t.example.net/i.gif?u=amVhbn5wYXVsLmR1cG9udA", "token.local-part-in-url"},
+		{"https://img.example.net/open/c48a20c96ef0054e561c778347de32a9.gif",
+			"token.recipient-in-url"},
+	};
+	for (size_t i = 0; i < sizeof(urls) / sizeof(*urls); i++) {
+		/* First seen alone, then again (from the cache) second of two
+		 * recipients, then first of two: the needles carry the index of
+		 * the recipient in each message, so the reason names MARIE. */
+		char *first = reason_for(MARIE, urls[i].url, urls[i].id);
+		assert_non_null(first);
+		assert_non_null(strstr(first, MARIE));
+		char *again = reason_for("<lucas.marchand@parliament.example>, <" MARIE ">", urls[i].url,
+			urls[i].id);
+		char *third = reason_for("<" MARIE ">, <lucas.marchand@parliament.example>", urls[i].url,
+			urls[i].id);
+		assert_non_null(again);
+		assert_non_null(third);
+		assert_string_equal(first, again);
+		assert_string_equal(first, third);
+		g_free(first);
+		g_free(again);
+		g_free(third);
+	}
+}
+
+static void token_cache_emptied_when_full_still_finds(void **state)
+{
+	(void)state;
+	/* More distinct recipients than the cache keeps, each with a URL to
+	 * look in: the cache empties and refills between messages. */
+	char *before = reason_for(MARIE, "https://t.example.net/p.gif?u=" MARIE, "token.recipient-in-url");
+	assert_non_null(before);
+	for (int i = 0; i < 300; i++) {
+		char *to = g_strdup_printf("reader%03d.someone@parliament.example", i);
+		char *url = g_strdup_printf("https://t.example.net/p.gif?u=%s", to);
+		char *r = reason_for(to, url, "token.recipient-in-url");
+		if (!r || !strstr(r, to))
+			fail_msg("no finding naming %s", to);
+		g_free(r);
+		g_free(url);
+		g_free(to);
+	}
+	char *after = reason_for(MARIE, "https://t.example.net/p.gif?u=" MARIE, "token.recipient-in-url");
+	assert_non_null(after);
+	assert_string_equal(before, after);
+	g_free(before);
+	g_free(after);
+}
+
+static void token_message_without_urls_builds_no_needles(void **state)
+{
+	(void)state;
+	vigil_message *m = scan_to(MARIE, "<p>No link here; write to " MARIE ".</p>");
+	assert_null(find(m, "token.recipient-in-url"));
+	assert_null(find(m, "token.local-part-in-url"));
+	vigil_message_free(m);
+	/* Only a mailto: link, which is no request: still nothing to build. */
+	m = scan_to(MARIE, "<a href=\"mailto:" MARIE "\">me</a>");
+	assert_null(find(m, "token.recipient-in-url"));
+	vigil_message_free(m);
+	assert_null(env->sc->token_cache);
+	/* The next message with a URL finds the address as before. */
+	expect_recipient("https://t.example.net/p.gif?u=" MARIE, "plain text");
+	assert_non_null(env->sc->token_cache);
+}
+
 static void token_index_is_bounded(void **state)
 {
 	(void)state;
@@ -409,6 +516,9 @@ int main(void)
 		T(token_other_recipient_is_not_matched),
 		T(token_unique_per_recipient_across_messages),
 		T(token_same_token_for_all_recipients_is_not_a_token),
+		T(token_cached_needles_give_the_same_findings),
+		T(token_cache_emptied_when_full_still_finds),
+		T(token_message_without_urls_builds_no_needles),
 		T(token_index_is_bounded),
 		T(token_index_counts_recipients_and_shared_tokens),
 		T(token_shape_tells_identifiers_from_words),
