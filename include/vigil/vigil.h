@@ -283,6 +283,13 @@ typedef enum vigil_format {
 /* Writes one message in `fmt` to `fp`. Returns 0 or VIGIL_EIO. */
 int vigil_message_write(const vigil_message *msg, vigil_format fmt, FILE *fp);
 
+/* The same text in a new buffer: *out (the caller's, to free()) holds
+ * *out_len bytes, not NUL-terminated; *out may be NULL when there are none.
+ * Saves a copy through a FILE for callers that keep the text. Returns 0 or
+ * VIGIL_ENOMEM / VIGIL_EIO. */
+int vigil_message_render(char **out, size_t *out_len, const vigil_message *msg,
+	vigil_format fmt);
+
 /* The version of the JSON Lines schema written by vigil_message_write(). */
 #define VIGIL_SCHEMA_VERSION 1
 

@@ -83,15 +83,7 @@ static void job_free(job *j)
 /* Renders a message into a new buffer (text, len). Returns 0 or an error. */
 static int render(const pipeline *p, const vigil_message *msg, char **text, size_t *len)
 {
-	*text = NULL;
-	*len = 0;
-	FILE *mem = open_memstream(text, len);
-	if (!mem)
-		return VIGIL_ENOMEM;
-	int rc = vigil_message_write(msg, p->opts->format, mem);
-	if (fclose(mem) != 0 && rc == 0)
-		rc = VIGIL_ENOMEM;
-	return rc;
+	return vigil_message_render(text, len, msg, p->opts->format);
 }
 
 /* The ordered point: called under the lock for each job in input order. */
