@@ -175,6 +175,7 @@ void vigil_scanner_free(vigil_scanner *sc)
 	intel__scratch_free(sc->intel_scratch);
 	rules__scanner_free(sc->rules_scanner);
 	token__cache_free(sc->token_cache);
+	mime__iconv_cache_free(sc->iconv_cache);
 	free(sc);
 }
 

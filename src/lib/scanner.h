@@ -38,10 +38,12 @@ struct vigil_scanner {
 	struct vigil_rules_scanner *rules_scanner; /* its YR_SCANNER, made on first use */
 	struct vigil_intel_scratch *intel_scratch; /* for ctx->intel, made on first use */
 	struct token_cache *token_cache; /* recipients' needles (detect/token.c), made on first use */
+	struct iconv_cache *iconv_cache; /* open converters to UTF-8 (mime/parse.c), made on first use */
 	char err[512];
 };
 
 void impersonation__cache_free(struct imp_cache *c); /* detect/impersonation.c; NULL ok */
+void mime__iconv_cache_free(struct iconv_cache *c); /* mime/parse.c; NULL ok */
 
 /* Sets the scanner's error detail; returns `code` so callers can
  * `return scanner__fail(sc, VIGIL_EIO, "...")`. */

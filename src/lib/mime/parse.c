@@ -273,6 +273,61 @@ static bool charset_is_utf8_or_ascii(const char *cs)
 		g_ascii_strcasecmp(cs, "ascii") == 0;
 }
 
+/*
+ * Converters to UTF-8, kept open per scanner: g_convert() opens one for
+ * every call, and glibc's iconv_open() looks the charset up in its module
+ * cache and dlopen()s the module each time (a fiftieth of a scan of real
+ * mail). A few slots, replaced in turn: mail comes in a handful of charsets.
+ */
+#define ICONV_SLOTS 8
+
+struct iconv_cache {
+	struct {
+		char *name; /* iconv's name of the source charset; NULL when empty */
+		GIConv cd;
+	} slot[ICONV_SLOTS];
+	unsigned next; /* slot to replace when none matches */
+};
+
+void mime__iconv_cache_free(struct iconv_cache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < ICONV_SLOTS; i++)
+		if (c->slot[i].name) {
+			g_iconv_close(c->slot[i].cd);
+			g_free(c->slot[i].name);
+		}
+	free(c);
+}
+
+/* An open converter from `name` to UTF-8, in its initial state; (GIConv)-1
+ * when iconv does not know the charset (or memory ran out). */
+static GIConv iconv_to_utf8(vigil_scanner *sc, const char *name)
+{
+	if (!sc->iconv_cache && !(sc->iconv_cache = calloc(1, sizeof(*sc->iconv_cache))))
+		return (GIConv)-1;
+	struct iconv_cache *c = sc->iconv_cache;
+	for (int i = 0; i < ICONV_SLOTS; i++)
+		if (c->slot[i].name && strcmp(c->slot[i].name, name) == 0) {
+			/* back to the initial shift state (ISO-2022-JP and kin) */
+			g_iconv(c->slot[i].cd, NULL, NULL, NULL, NULL);
+			return c->slot[i].cd;
+		}
+	GIConv cd = g_iconv_open("UTF-8", name);
+	if (cd == (GIConv)-1)
+		return cd;
+	char *copy = g_strdup(name);
+	unsigned i = c->next++ % ICONV_SLOTS;
+	if (c->slot[i].name) {
+		g_iconv_close(c->slot[i].cd);
+		g_free(c->slot[i].name);
+	}
+	c->slot[i].name = copy;
+	c->slot[i].cd = cd;
+	return cd;
+}
+
 /* Converts decoded text to UTF-8: from the declared charset when it is
  * known, else (undeclared, "us-ascii" with 8-bit bytes, unknown names) as
  * UTF-8 when valid and through the fallback charsets otherwise. Returns a
@@ -292,8 +347,11 @@ static char *to_utf8(walk *w, const char *charset, const char *data, size_t len)
 	const char *iconv_name = g_mime_charset_iconv_name(charset);
 	GError *err = NULL;
 	gsize out_len = 0;
-	char *out = g_convert_with_fallback(data, (gssize)len, "UTF-8", iconv_name, "\xEF\xBF\xBD",
-		NULL, &out_len, &err);
+	/* Every character has a UTF-8 form, so no fallback text is ever
+	 * needed: invalid input fails the conversion either way. */
+	GIConv cd = iconv_to_utf8(w->sc, iconv_name);
+	char *out = cd == (GIConv)-1 ? NULL
+		: g_convert_with_iconv(data, (gssize)len, cd, NULL, &out_len, &err);
 	if (out && !err)
 		return out;
 	g_clear_error(&err);

@@ -136,6 +136,58 @@ static void mime_unknown_charset_still_yields_utf8(void **state)
 	vigil_message_free(m);
 }
 
+/* Converters stay open per scanner (mime/parse.c): one left in a shifted
+ * state by a part that fails inside Japanese (an invalid byte after the
+ * switch to JIS) must start the next part from ASCII, and more charsets
+ * than it keeps open must each still convert. */
+static void mime_kept_converters_start_clean_and_rotate(void **state)
+{
+	vigil_message *m = test_scan(env,
+		"From: a@example.org\n"
+		"Content-Type: multipart/mixed; boundary=b\n"
+		"\n"
+		"--b\n"
+		"Content-Type: text/plain; charset=iso-2022-jp\n"
+		"\n"
+		"\x1b$BF|K\\\x80\x80\n"
+		"--b\n"
+		"Content-Type: text/plain; charset=iso-2022-jp\n"
+		"\n"
+		"hello!\n"
+		"--b--\n");
+	assert_int_equal(m->bodies.len, 2);
+	assert_true(g_utf8_validate(m->bodies.items[0].text, -1, NULL));
+	/* read on in JIS, "hello!" would be three kanji */
+	assert_string_equal(m->bodies.items[1].text, "hello!");
+	vigil_message_free(m);
+
+	static const struct {
+		const char *charset, *in, *out;
+	} cases[] = {
+		{"iso-8859-1", "caf\xe9", "caf\xc3\xa9"},
+		{"iso-8859-2", "\xb3\xf3" "d\xbc", "\xc5\x82\xc3\xb3" "d\xc5\xba"},
+		{"iso-8859-5", "\xbc\xd8\xe0", "\xd0\x9c\xd0\xb8\xd1\x80"},
+		{"iso-8859-7", "\xe1\xe2", "\xce\xb1\xce\xb2"},
+		{"iso-8859-15", "\xa4", "\xe2\x82\xac"},
+		{"windows-1250", "\x8a", "\xc5\xa0"},
+		{"windows-1251", "\xcc\xe8\xf0", "\xd0\x9c\xd0\xb8\xd1\x80"},
+		{"windows-1252", "\x80", "\xe2\x82\xac"},
+		{"koi8-r", "\xed\xc9\xd2", "\xd0\x9c\xd0\xb8\xd1\x80"},
+		{"iso-8859-1", "na\xefve", "na\xc3\xafve"},
+	};
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			char *raw = g_strdup_printf("From: a@example.org\n"
+				"Content-Type: text/plain; charset=%s\n\n%s", cases[i].charset, cases[i].in);
+			m = test_scan(env, raw);
+			g_free(raw);
+			assert_int_equal(m->bodies.len, 1);
+			if (strcmp(m->bodies.items[0].text, cases[i].out) != 0)
+				fail_msg("%s: got \"%s\"", cases[i].charset, m->bodies.items[0].text);
+			vigil_message_free(m);
+		}
+}
+
 static void mime_base64_html_body_is_decoded(void **state)
 {
 	/* "<p>Hello</p>" */
@@ -372,6 +424,7 @@ int main(void)
 		cmocka_unit_test(mime_declared_charset_is_converted_to_utf8),
 		cmocka_unit_test(mime_undeclared_8bit_falls_back_to_windows_1252),
 		cmocka_unit_test(mime_unknown_charset_still_yields_utf8),
+		cmocka_unit_test(mime_kept_converters_start_clean_and_rotate),
 		cmocka_unit_test(mime_base64_html_body_is_decoded),
 		cmocka_unit_test(mime_attachment_is_hashed_sniffed_and_named),
 		cmocka_unit_test(mime_nested_rfc822_artifacts_are_marked_nested),
