@@ -62,7 +62,15 @@ struct imp_cache {
 	GHashTable *by_skeleton; /* lower-cased uspoof skeleton of a domain -> imp_target */
 	size_t folded_min, folded_max; /* lengths of the labels in by_delete */
 	USpoofChecker *spoof;
+	/* lookalike() of the hosts this scanner has seen: host (g_malloc'd)
+	 * -> lk_hit (g_malloc'd; a miss has no target). Mail from one sender
+	 * links the same hosts message after message, and the checks cost
+	 * dozens of table look-ups per host. Emptied when it reaches
+	 * LOOKALIKE_MEMO_MAX hosts. */
+	GHashTable *lookalike_memo;
 };
+
+#define LOOKALIKE_MEMO_MAX 4096
 
 /* Shortest folded label that an added word or a near spelling may imitate:
  * with 4 letters or fewer, one letter off or a word added matches a great
@@ -371,6 +379,12 @@ static int cache_build(struct imp_cache **out, const vigil_config *cfg, const ps
 	}
 	c->arena = a;
 	c->cfg = cfg;
+	c->lookalike_memo = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	if (vigil_arena_defer(a, destroy_table, c->lookalike_memo) != 0) {
+		g_hash_table_destroy(c->lookalike_memo);
+		vigil_arena_free(a);
+		return VIGIL_ENOMEM;
+	}
 	if (!(c->claims = new_table(a)) || !(c->targets = new_table(a)) ||
 		!(c->by_label = new_table(a)) || !(c->by_folded = new_table(a)) ||
 		!(c->by_delete = new_table(a)) || !(c->by_skeleton = new_table(a))) {
@@ -740,7 +754,7 @@ static int near_variant(const char *v, size_t n, void *u)
 /* Does the ASCII host (lower case) imitate a protected or own domain? A
  * host under such a domain, or under any other domain of the tables, never
  * does. */
-static bool lookalike(lk_hit *out, const imp_scan *s, const char *host)
+static bool lookalike_compute(lk_hit *out, const imp_scan *s, const char *host)
 {
 	const struct imp_cache *c = s->c;
 	memset(out, 0, sizeof(*out));
@@ -850,6 +864,26 @@ static bool lookalike(lk_hit *out, const imp_scan *s, const char *host)
 	}
 	memset(out, 0, sizeof(*out));
 	return false;
+}
+
+/* Whether host imitates a protected or own domain, and how (`out`): through
+ * the scanner's memo, as the answer depends only on the host and the
+ * configuration the tables were built from. */
+static bool lookalike(lk_hit *out, const imp_scan *s, const char *host)
+{
+	GHashTable *memo = s->c->lookalike_memo;
+	const lk_hit *known = g_hash_table_lookup(memo, host);
+	if (known) {
+		*out = *known;
+		return out->t != NULL;
+	}
+	bool found = lookalike_compute(out, s, host);
+	if (g_hash_table_size(memo) >= LOOKALIKE_MEMO_MAX)
+		g_hash_table_remove_all(memo);
+	lk_hit *copy = g_new(lk_hit, 1);
+	*copy = found ? *out : (lk_hit){0};
+	g_hash_table_insert(memo, g_strdup(host), copy);
+	return found;
 }
 
 /* For a host with an IDNA label: the Unicode form (`uni`, malloc'd by

@@ -320,6 +320,24 @@ static void imp_lookalike_edit_distance_and_swaps(void **state)
 	expect_domain("example.org", NULL);
 }
 
+/* Answers are remembered per scanner (impersonation.c's memo): asked again,
+ * and after the memo filled up and was emptied, they stay the same. */
+static void imp_lookalike_answers_stay_the_same_when_remembered(void **state)
+{
+	for (int round = 0; round < 3; round++) {
+		expect_domain("reutres.com", "impersonation.lookalike-domain");
+		expect_domain("lemonde.fr.example.net", "impersonation.lookalike-domain");
+		expect_domain("example.org", NULL);
+	}
+	char d[64];
+	for (int i = 0; i < 4200; i++) { /* more hosts than the memo keeps (4096) */
+		snprintf(d, sizeof(d), "host%d.example.net", i);
+		expect_domain(d, NULL);
+	}
+	expect_domain("reutres.com", "impersonation.lookalike-domain");
+	expect_domain("example.org", NULL);
+}
+
 static void imp_lookalike_rn_m(void **state)
 {
 	expect_domain("lernonde.fr", "impersonation.lookalike-domain");
@@ -508,6 +526,7 @@ int main(void)
 		cmocka_unit_test(imp_dkim_signed_by_outlet_is_legitimate),
 		cmocka_unit_test(imp_lookalike_added_word),
 		cmocka_unit_test(imp_lookalike_edit_distance_and_swaps),
+		cmocka_unit_test(imp_lookalike_answers_stay_the_same_when_remembered),
 		cmocka_unit_test(imp_lookalike_rn_m),
 		cmocka_unit_test(imp_lookalike_other_tld),
 		cmocka_unit_test(imp_lookalike_short_label_only_exact_other_tld),
