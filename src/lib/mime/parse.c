@@ -601,6 +601,269 @@ static const vigil_intel_prefilter *hunt_prefilter(vigil_scanner *sc, int *rc)
 	return pf;
 }
 
+/*
+ * GMime reports the structural faults that make a message partial (see
+ * on_parser_warning) only to a warning callback, and while one is set it
+ * also decodes every header value to look for bad encoded words: a tenth of
+ * a scan's instructions. So a message is parsed without the callback first,
+ * and again with it when its tree shows any sign of a fault GMime reports
+ * (header lines it dropped, duplicated headers or parameters, a multipart
+ * without its boundary or its closing line, a part without headers). These
+ * signs are wider than GMime's own checks, never narrower: the second parse
+ * gives exactly what one parse with the callback gave. VIGIL_GMIME_WARNINGS=
+ * always parses every message with the callback (the differential test).
+ */
+#define PROBE_MAX_HEADERS 64 /* more distinct fields compared in one list: parse again */
+
+/* Fields that may occur once in a message (RFC 5322 3.6): GMime compares
+ * repeats of these in a message's own header block. */
+static bool single_instance(const char *name)
+{
+	static const char *const names[] = {"bcc", "cc", "date", "from", "in-reply-to",
+		"message-id", "references", "reply-to", "sender", "subject", "to"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (g_ascii_strcasecmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Whether a parameter name occurs twice in a Content-Type or
+ * Content-Disposition value (RFC 2231 sections count under their base name,
+ * which makes this wider than GMime's check). */
+static bool param_repeats(const char *v)
+{
+	enum { MAX_PARAMS = 16 };
+	const char *name[MAX_PARAMS];
+	size_t nlen[MAX_PARAMS], n = 0;
+	for (const char *p = v; *p;) {
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (!*p)
+				return true; /* unbalanced: let GMime judge */
+			p++;
+			continue;
+		}
+		if (*p++ != ';')
+			continue;
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		size_t k = strcspn(p, "=*; \t\r\n\"");
+		if (k == 0)
+			continue;
+		if (n == MAX_PARAMS)
+			return true;
+		for (size_t i = 0; i < n; i++)
+			if (nlen[i] == k && g_ascii_strncasecmp(name[i], p, k) == 0)
+				return true;
+		name[n] = p;
+		nlen[n++] = k;
+		p += k;
+	}
+	return false;
+}
+
+typedef struct probe {
+	const char *buf; /* the bytes GMime parsed */
+	size_t len;
+	bool fault;
+} probe;
+
+/* Checks one header block: the fields of up to two objects (a message's own
+ * fields and its body part's Content-* fields), merged by their offsets,
+ * must run back to back up to a blank line, with no line GMime dropped in
+ * between; the first starts the message (`top`), or follows a delimiter
+ * line (not a second one in a row) or a blank line. */
+static void probe_block(probe *pr, GMimeObject *a, GMimeObject *b, bool top)
+{
+	GMimeHeaderList *la = a ? g_mime_object_get_header_list(a) : NULL;
+	GMimeHeaderList *lb = b ? g_mime_object_get_header_list(b) : NULL;
+	int na = la ? g_mime_header_list_get_count(la) : 0;
+	int nb = lb ? g_mime_header_list_get_count(lb) : 0;
+	if (na + nb == 0) {
+		pr->fault = true;
+		return;
+	}
+	int ia = 0, ib = 0;
+	gint64 expect = -1;
+	while (ia < na || ib < nb) {
+		GMimeHeader *ha = ia < na ? g_mime_header_list_get_header_at(la, ia) : NULL;
+		GMimeHeader *hb = ib < nb ? g_mime_header_list_get_header_at(lb, ib) : NULL;
+		GMimeHeader *h = !hb || (ha && g_mime_header_get_offset(ha) < g_mime_header_get_offset(hb))
+			? (ia++, ha) : (ib++, hb);
+		gint64 off = g_mime_header_get_offset(h);
+		const char *rn = g_mime_header_get_raw_name(h), *rv = g_mime_header_get_raw_value(h);
+		if (off < 0 || !rn || !rv || (expect >= 0 && off != expect)) {
+			pr->fault = true;
+			return;
+		}
+		if (expect < 0) {
+			/* What precedes the first field: nothing at the top of the
+			 * message; a boundary line or a blank line in a part. */
+			if (top ? off != 0 : (off < 2 || (size_t)off > pr->len || pr->buf[off - 1] != '\n')) {
+				pr->fault = true;
+				return;
+			}
+			if (!top) {
+				const char *line = memrchr(pr->buf, '\n', (size_t)off - 1);
+				line = line ? line + 1 : pr->buf;
+				bool blank = line == pr->buf + off - 1 ||
+					(line[0] == '\r' && line + 1 == pr->buf + off - 1);
+				if (!blank && !(line[0] == '-' && line[1] == '-')) {
+					pr->fault = true;
+					return;
+				}
+				/* Two delimiter lines in a row: GMime read the second
+				 * as a bad header line of an empty part. */
+				if (!blank && line > pr->buf + 1) {
+					const char *prev = memrchr(pr->buf, '\n', (size_t)(line - 1 - pr->buf));
+					prev = prev ? prev + 1 : pr->buf;
+					if (prev[0] == '-' && prev[1] == '-') {
+						pr->fault = true;
+						return;
+					}
+				}
+			}
+		}
+		expect = off + (gint64)strlen(rn) + 1 + (gint64)strlen(rv);
+	}
+	/* The block ends with a blank line. */
+	size_t e = (size_t)expect;
+	if (e > pr->len || !(e < pr->len && (pr->buf[e] == '\n' ||
+		(pr->buf[e] == '\r' && e + 1 < pr->len && pr->buf[e + 1] == '\n'))))
+		pr->fault = true;
+}
+
+/* Repeated fields with different values, and repeated parameters, in one
+ * object's header list; in a message's own list only the fields that may
+ * occur once count (GMime compares each repeat with the first). */
+static void probe_repeats(probe *pr, GMimeObject *obj, bool message_fields)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int n = g_mime_header_list_get_count(hl);
+	GMimeHeader *seen[PROBE_MAX_HEADERS];
+	int n_seen = 0;
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *name = g_mime_header_get_name(h), *raw = g_mime_header_get_raw_value(h);
+		if (!name || !raw) {
+			pr->fault = true;
+			return;
+		}
+		if ((g_ascii_strcasecmp(name, "Content-Type") == 0 ||
+			g_ascii_strcasecmp(name, "Content-Disposition") == 0) && param_repeats(raw)) {
+			pr->fault = true;
+			return;
+		}
+		if (message_fields && !single_instance(name))
+			continue;
+		int j = 0;
+		while (j < n_seen && g_ascii_strcasecmp(g_mime_header_get_name(seen[j]), name) != 0)
+			j++;
+		if (j < n_seen) {
+			if (strcmp(g_mime_header_get_raw_value(seen[j]), raw) != 0) {
+				pr->fault = true;
+				return;
+			}
+			continue;
+		}
+		if (n_seen == PROBE_MAX_HEADERS) {
+			pr->fault = true;
+			return;
+		}
+		seen[n_seen++] = h;
+	}
+}
+
+static void probe_part(probe *pr, GMimeObject *obj, int depth);
+
+/* A message (the top one or a message/rfc822 part's): its fields and its
+ * body part's form one header block. */
+static void probe_message(probe *pr, GMimeMessage *gm, bool top, int depth)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(gm);
+	probe_block(pr, GMIME_OBJECT(gm), body, top);
+	if (!pr->fault)
+		probe_repeats(pr, GMIME_OBJECT(gm), true);
+	if (!pr->fault && body) {
+		probe_repeats(pr, body, false);
+		probe_part(pr, body, depth + 1);
+	}
+}
+
+/* A part's contents; its own headers were checked by the caller. */
+static void probe_part(probe *pr, GMimeObject *obj, int depth)
+{
+	if (pr->fault)
+		return;
+	if (depth > VIGIL_MAX_MIME_DEPTH) {
+		pr->fault = true;
+		return;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		if (!g_mime_object_get_content_type_parameter(obj, "boundary") ||
+			!mp->write_end_boundary || g_mime_multipart_get_count(mp) == 0) {
+			pr->fault = true;
+			return;
+		}
+		for (int i = 0; i < g_mime_multipart_get_count(mp) && !pr->fault; i++) {
+			GMimeObject *sub = g_mime_multipart_get_part(mp, i);
+			probe_block(pr, sub, NULL, false);
+			if (!pr->fault)
+				probe_repeats(pr, sub, false);
+			probe_part(pr, sub, depth + 1);
+		}
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		if (inner)
+			probe_message(pr, inner, false, depth + 1);
+	}
+}
+
+/* Whether GMime may have a structural fault to report for this parse. */
+static bool gmime_may_warn(GMimeMessage *gm, const char *buf, size_t len)
+{
+	if (!gm)
+		return true;
+	probe pr = {buf, len, false};
+	probe_message(&pr, gm, true, 0);
+	return pr.fault;
+}
+
+static bool gmime_warnings_always(void)
+{
+	static int always = -1;
+	if (always < 0) {
+		const char *v = getenv("VIGIL_GMIME_WARNINGS");
+		always = v && strcmp(v, "always") == 0;
+	}
+	return always;
+}
+
+/* Parses the message in buf: without GMime's warnings when nothing in the
+ * result suggests GMime had one to give, else again with them. */
+static GMimeMessage *parse_message(GMimeParserOptions *opts, vigil_message *m, const char *buf,
+	size_t len, bool careful)
+{
+	for (int pass = careful || gmime_warnings_always(); pass < 2; pass++) {
+		g_mime_parser_options_set_warning_callback(opts, pass ? on_parser_warning : NULL,
+			pass ? m : NULL);
+		GMimeStream *stream = g_mime_stream_mem_new_with_buffer(buf, len);
+		GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+		g_object_unref(stream);
+		g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+		GMimeMessage *gm = g_mime_parser_construct_message(parser, opts);
+		g_object_unref(parser);
+		if (pass == 1 || !gmime_may_warn(gm, buf, len))
+			return gm;
+		if (gm)
+			g_object_unref(gm);
+	}
+	return NULL; /* not reached */
+}
+
 /* One pass over the message; with `prefilter`, *skipped says whether some
  * part's URLs were left out. */
 static int scan_once(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *raw,
@@ -630,28 +893,26 @@ static int scan_once(vigil_message **out, vigil_scanner *sc, const vigil_raw_mes
 	 * so a header bomb costs no more than the limit. */
 	const char *data = raw->data ? raw->data : "";
 	size_t len = raw->len;
-	GMimeStream *stream;
 	size_t hlen = header_block_len(data, len);
+	GByteArray *cut_copy = NULL;
 	if (hlen > VIGIL_MAX_HEADER_BYTES) {
 		message__partial(m, "header block larger than %u bytes", VIGIL_MAX_HEADER_BYTES);
 		const char *cut = memrchr(data, '\n', VIGIL_MAX_HEADER_BYTES);
 		size_t keep = cut ? (size_t)(cut - data) + 1 : VIGIL_MAX_HEADER_BYTES;
-		GByteArray *ba = g_byte_array_sized_new((guint)(keep + 1 + len - hlen));
-		g_byte_array_append(ba, (const guint8 *)data, (guint)keep);
-		g_byte_array_append(ba, (const guint8 *)"\n", 1);
-		g_byte_array_append(ba, (const guint8 *)data + hlen, (guint)(len - hlen));
-		stream = g_mime_stream_mem_new_with_byte_array(ba);
-	} else {
-		stream = g_mime_stream_mem_new_with_buffer(data, len);
+		cut_copy = g_byte_array_sized_new((guint)(keep + 1 + len - hlen));
+		g_byte_array_append(cut_copy, (const guint8 *)data, (guint)keep);
+		g_byte_array_append(cut_copy, (const guint8 *)"\n", 1);
+		g_byte_array_append(cut_copy, (const guint8 *)data + hlen, (guint)(len - hlen));
 	}
 
 	GMimeParserOptions *opts = scanner_parser_options(sc);
-	g_mime_parser_options_set_warning_callback(opts, on_parser_warning, m);
-	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	g_object_unref(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	GMimeMessage *gm = g_mime_parser_construct_message(parser, opts);
-	g_object_unref(parser);
+	/* A cut header block, or one that runs to the end (truncated), is a
+	 * fault GMime reports: parse with its warnings from the start. */
+	GMimeMessage *gm = cut_copy
+		? parse_message(opts, m, (const char *)cut_copy->data, cut_copy->len, true)
+		: parse_message(opts, m, data, len, hlen == len);
+	if (cut_copy)
+		g_byte_array_unref(cut_copy);
 
 	walk w = {.msg = m, .sc = sc, .opts = opts, .prefilter = prefilter};
 	if (!gm) {
