@@ -147,6 +147,8 @@ int vigil_scanner_new(vigil_scanner **out, const vigil_ctx *ctx)
 	if (!sc)
 		return VIGIL_ENOMEM;
 	sc->ctx = ctx;
+	const char *warnings = getenv("VIGIL_GMIME_WARNINGS");
+	sc->gmime_warnings_always = warnings && strcmp(warnings, "always") == 0;
 	/* MAGIC_NO_CHECK_COMPRESS/ELF-like options keep libmagic from running
 	 * decompressors on hostile attachments; it only reads the bytes. */
 	sc->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);

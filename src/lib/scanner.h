@@ -39,6 +39,9 @@ struct vigil_scanner {
 	struct vigil_intel_scratch *intel_scratch; /* for ctx->intel, made on first use */
 	struct token_cache *token_cache; /* recipients' needles (detect/token.c), made on first use */
 	struct iconv_cache *iconv_cache; /* open converters to UTF-8 (mime/parse.c), made on first use */
+	/* VIGIL_GMIME_WARNINGS=always, read when the scanner is made: every
+	 * message parsed with GMime's warnings (mime/parse.c) */
+	bool gmime_warnings_always;
 	char err[512];
 };
 

@@ -832,22 +832,12 @@ static bool gmime_may_warn(GMimeMessage *gm, const char *buf, size_t len)
 	return pr.fault;
 }
 
-static bool gmime_warnings_always(void)
-{
-	static int always = -1;
-	if (always < 0) {
-		const char *v = getenv("VIGIL_GMIME_WARNINGS");
-		always = v && strcmp(v, "always") == 0;
-	}
-	return always;
-}
-
 /* Parses the message in buf: without GMime's warnings when nothing in the
  * result suggests GMime had one to give, else again with them. */
-static GMimeMessage *parse_message(GMimeParserOptions *opts, vigil_message *m, const char *buf,
-	size_t len, bool careful)
+static GMimeMessage *parse_message(const vigil_scanner *sc, GMimeParserOptions *opts,
+	vigil_message *m, const char *buf, size_t len, bool careful)
 {
-	for (int pass = careful || gmime_warnings_always(); pass < 2; pass++) {
+	for (int pass = careful || sc->gmime_warnings_always; pass < 2; pass++) {
 		g_mime_parser_options_set_warning_callback(opts, pass ? on_parser_warning : NULL,
 			pass ? m : NULL);
 		GMimeStream *stream = g_mime_stream_mem_new_with_buffer(buf, len);
@@ -909,8 +899,8 @@ static int scan_once(vigil_message **out, vigil_scanner *sc, const vigil_raw_mes
 	/* A cut header block, or one that runs to the end (truncated), is a
 	 * fault GMime reports: parse with its warnings from the start. */
 	GMimeMessage *gm = cut_copy
-		? parse_message(opts, m, (const char *)cut_copy->data, cut_copy->len, true)
-		: parse_message(opts, m, data, len, hlen == len);
+		? parse_message(sc, opts, m, (const char *)cut_copy->data, cut_copy->len, true)
+		: parse_message(sc, opts, m, data, len, hlen == len);
 	if (cut_copy)
 		g_byte_array_unref(cut_copy);
 
