@@ -35,21 +35,32 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A message delivered to `to` whose HTML body is `html`. */
-static vigil_message *scan_to(const char *to, const char *html)
+/* A message with the To field `to` and, unless NULL, the Delivered-To
+ * field `delivered`, whose HTML body is `html`; scanned and correlated. */
+static vigil_message *scan_msg(const char *to, const char *delivered, const char *html)
 {
 	char *text = g_strdup_printf("From: Anna Keller <anna.keller@press.example.org>\r\n"
-				     "To: <%s>\r\n"
-				     "Delivered-To: %s\r\n"
+				     "To: %s\r\n"
+				     "%s%s%s"
 				     "Subject: A question for an article\r\n"
 				     "MIME-Version: 1.0\r\n"
 				     "Content-Type: text/html; charset=utf-8\r\n\r\n"
 				     "<html><body><p>Dear member,</p>%s</body></html>\r\n",
-		to, to, html);
+		to, delivered ? "Delivered-To: " : "", delivered ? delivered : "",
+		delivered ? "\r\n" : "", html);
 	vigil_message *m = test_scan(env, text);
 	g_free(text);
 	if (vigil_correlate(corr, m) < 0)
 		abort();
+	return m;
+}
+
+/* A message delivered to `to` whose HTML body is `html`. */
+static vigil_message *scan_to(const char *to, const char *html)
+{
+	char *field = g_strdup_printf("<%s>", to);
+	vigil_message *m = scan_msg(field, to, html);
+	g_free(field);
 	return m;
 }
 
@@ -333,18 +344,7 @@ static void token_same_token_for_all_recipients_is_not_a_token(void **state)
  * Delivered-To, whose HTML body is `html`. */
 static vigil_message *scan_to_all(const char *to, const char *html)
 {
-	char *text = g_strdup_printf("From: Anna Keller <anna.keller@press.example.org>\r\n"
-				     "To: %s\r\n"
-				     "Subject: A question for an article\r\n"
-				     "MIME-Version: 1.0\r\n"
-				     "Content-Type: text/html; charset=utf-8\r\n\r\n"
-				     "<html><body><p>Dear member,</p>%s</body></html>\r\n",
-		to, html);
-	vigil_message *m = test_scan(env, text);
-	g_free(text);
-	if (vigil_correlate(corr, m) < 0)
-		abort();
-	return m;
+	return scan_msg(to, NULL, html);
 }
 
 /* The reason of the first finding `id` of a message sent to `to` with an
