@@ -178,7 +178,46 @@ void vigil_scanner_free(vigil_scanner *sc)
 	rules__scanner_free(sc->rules_scanner);
 	token__cache_free(sc->token_cache);
 	mime__iconv_cache_free(sc->iconv_cache);
+	free(sc->regdom_memo);
 	free(sc);
+}
+
+/* Direct-mapped: a collision replaces the older answer. Domains longer
+ * than a key holds are looked up every time (rare, and still right). */
+#define REGDOM_SLOTS 4096
+#define REGDOM_KEY 62
+
+struct regdom_memo {
+	struct regdom_slot {
+		uint8_t len;    /* of key; 0: empty */
+		int8_t offset;  /* of the registrable domain in key; -1: none */
+		char key[REGDOM_KEY];
+	} slot[REGDOM_SLOTS];
+};
+
+const char *regdom__lookup(struct regdom_memo **memo, const psl_ctx_t *psl, const char *domain)
+{
+	size_t n = strlen(domain);
+	if (!memo || n == 0 || n > REGDOM_KEY)
+		return psl_registrable_domain(psl, domain);
+	if (!*memo && !(*memo = calloc(1, sizeof(**memo))))
+		return psl_registrable_domain(psl, domain);
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)domain[i]) * 16777619u;
+	struct regdom_slot *e = &(*memo)->slot[(h ^ h >> 15) & (REGDOM_SLOTS - 1)];
+	if (e->len == n && memcmp(e->key, domain, n) == 0)
+		return e->offset < 0 ? NULL : domain + e->offset;
+	const char *r = psl_registrable_domain(psl, domain);
+	e->len = (uint8_t)n;
+	e->offset = r ? (int8_t)(r - domain) : -1;
+	memcpy(e->key, domain, n);
+	return r;
+}
+
+const char *scanner__registrable(vigil_scanner *sc, const psl_ctx_t *psl, const char *domain)
+{
+	return regdom__lookup(sc ? &sc->regdom_memo : NULL, psl, domain);
 }
 
 const char *vigil_scanner_error(const vigil_scanner *sc)

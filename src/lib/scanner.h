@@ -39,6 +39,7 @@ struct vigil_scanner {
 	struct vigil_intel_scratch *intel_scratch; /* for ctx->intel, made on first use */
 	struct token_cache *token_cache; /* recipients' needles (detect/token.c), made on first use */
 	struct iconv_cache *iconv_cache; /* open converters to UTF-8 (mime/parse.c), made on first use */
+	struct regdom_memo *regdom_memo; /* scanner__registrable()'s answers, made on first use */
 	/* VIGIL_GMIME_WARNINGS=always, read when the scanner is made: every
 	 * message parsed with GMime's warnings (mime/parse.c) */
 	bool gmime_warnings_always;
@@ -47,6 +48,17 @@ struct vigil_scanner {
 
 void impersonation__cache_free(struct imp_cache *c); /* detect/impersonation.c; NULL ok */
 void mime__iconv_cache_free(struct iconv_cache *c); /* mime/parse.c; NULL ok */
+
+/* psl_registrable_domain(psl, domain), remembered in *memo (made on first
+ * use, freed with free()): a look-up costs libpsl thousands of instructions
+ * and the same hosts and sender domains come back message after message.
+ * One memo serves one psl and one thread. Like libpsl, returns a pointer
+ * into `domain`, or NULL. memo may be NULL (nothing remembered). */
+const char *regdom__lookup(struct regdom_memo **memo, const psl_ctx_t *psl, const char *domain);
+
+/* regdom__lookup() with the scanner's memo (psl: sc->ctx->psl); sc may be
+ * NULL. */
+const char *scanner__registrable(vigil_scanner *sc, const psl_ctx_t *psl, const char *domain);
 
 /* Sets the scanner's error detail; returns `code` so callers can
  * `return scanner__fail(sc, VIGIL_EIO, "...")`. */

@@ -154,11 +154,13 @@ static int list_add(vigil_arena *a, GHashTable *t, const char *key, size_t klen,
 	return 0;
 }
 
-static const char *registrable(const psl_ctx_t *psl, const char *domain)
+/* The registrable domain, or the domain itself when it has none. sc NULL
+ * while the tables are built (no memo yet to keep). */
+static const char *registrable(vigil_scanner *sc, const psl_ctx_t *psl, const char *domain)
 {
 	if (!domain || !*domain)
 		return NULL;
-	const char *r = psl_registrable_domain(psl, domain);
+	const char *r = scanner__registrable(sc, psl, domain);
 	return r ? r : domain;
 }
 
@@ -194,7 +196,7 @@ static int add_target(struct imp_cache *c, const psl_ctx_t *psl, const char *dom
 	const char *ascii = domain__to_ascii(c->arena, domain);
 	if (!ascii)
 		return 0; /* not a domain name: nothing to imitate */
-	const char *reg = registrable(psl, ascii);
+	const char *reg = registrable(NULL, psl, ascii);
 	if (g_hash_table_contains(c->targets, reg))
 		return 0;
 	const char *dot = strchr(reg, '.');
@@ -324,7 +326,7 @@ static int add_claims(struct imp_cache *c, const psl_ctx_t *psl, const vigil_pro
 	const char *label = NULL;
 	if (id->domain) {
 		const char *ascii = domain__to_ascii(c->arena, id->domain);
-		const char *reg = ascii ? registrable(psl, ascii) : NULL;
+		const char *reg = ascii ? registrable(NULL, psl, ascii) : NULL;
 		const char *dot = reg ? strchr(reg, '.') : NULL;
 		if (dot && dot > reg) {
 			/* "le-monde" is claimed as "lemonde": names have no hyphens. */
@@ -436,6 +438,7 @@ typedef struct imp_scan {
 	vigil_message *msg;
 	const vigil_config *cfg;
 	const struct imp_cache *c;
+	vigil_scanner *sc;
 	const psl_ctx_t *psl;
 	const char *from_reg; /* registrable domain of From, NULL when none */
 	/* registrable domains of passing DKIM signatures recorded by the topmost
@@ -489,7 +492,7 @@ static void collect_signers(imp_scan *s)
 			if (same(r->props[j].name, "header.d") && r->props[j].value) {
 				const char *d = domain__to_ascii(msg->arena, r->props[j].value);
 				if (d)
-					s->signers[s->n_signers++] = registrable(s->psl, d);
+					s->signers[s->n_signers++] = registrable(s->sc, s->psl, d);
 				break;
 			}
 	}
@@ -588,7 +591,7 @@ static const imp_target *domain_in_name(const imp_scan *s, const char *name)
 			while (pl && strchr(">)]}\"'.,;:!?", p[pl - 1]))
 				p[--pl] = '\0';
 			const char *ascii = pl ? domain__to_ascii(s->msg->arena, p) : NULL;
-			const char *reg = ascii ? registrable(s->psl, ascii) : NULL;
+			const char *reg = ascii ? registrable(s->sc, s->psl, ascii) : NULL;
 			const imp_target *t = reg ? g_hash_table_lookup(s->c->targets, reg) : NULL;
 			if (t)
 				return t;
@@ -662,7 +665,7 @@ static int check_claims(const imp_scan *s)
 	const vigil_protected *person = dn.person ? dn.person : lp.person;
 	if (person) {
 		const char *pd = person->address ? strrchr(person->address, '@') : NULL;
-		pd = pd ? registrable(s->psl, pd + 1) : person->domain;
+		pd = pd ? registrable(s->sc, s->psl, pd + 1) : person->domain;
 		if (signed_by(s, pd))
 			return 0;
 		where = dn.person ? "display name" : "address";
@@ -761,7 +764,7 @@ static bool lookalike_compute(lk_hit *out, const imp_scan *s, const char *host)
 	size_t hl = strlen(host);
 	if (hl == 0 || hl > IMP_MAX_HOST)
 		return false;
-	const char *reg = registrable(s->psl, host);
+	const char *reg = registrable(s->sc, s->psl, host);
 	if (!reg || trusted(s, reg))
 		return false;
 
@@ -917,10 +920,10 @@ static void homograph(lk_hit *out, bool *mixed, const char **uni_out, char **to_
 		bool ascii = true;
 		for (const char *p = sk; *p; p++)
 			ascii = ascii && (unsigned char)*p < 0x80;
-		const char *reg = ascii ? registrable(s->psl, sk) : NULL;
+		const char *reg = ascii ? registrable(s->sc, s->psl, sk) : NULL;
 		if (!t && reg)
 			t = g_hash_table_lookup(s->c->targets, reg);
-		if (t && !same(registrable(s->psl, host), t->domain)) {
+		if (t && !same(registrable(s->sc, s->psl, host), t->domain)) {
 			out->form = LK_SAME;
 			out->t = t;
 		} else if (ascii) {
@@ -954,7 +957,7 @@ static int check_host(const imp_scan *s, const char *host, const char *hint, con
 	const char *uni;
 	char *to_free;
 	int rc = 0;
-	if (trusted(s, registrable(s->psl, host)))
+	if (trusted(s, registrable(s->sc, s->psl, host)))
 		return 0; /* a protected or own domain, or one of its sub-domains */
 	homograph(&hit, &mixed, &uni, &to_free, s, host, hint);
 	/* The imitated domain's own mail may use its other domains (an outlet's
@@ -984,7 +987,7 @@ static int check_host(const imp_scan *s, const char *host, const char *hint, con
 	if (link) {
 		/* Keyed by the registrable domain: img.x.example and x.example are
 		 * one look-alike, counted once. */
-		const char *reg = registrable(s->psl, host);
+		const char *reg = registrable(s->sc, s->psl, host);
 		return claim(msg, s->cfg, hit.t->owner, "impersonation.lookalike-link",
 			VIGIL_CLASS_DECEPTION, 30, artifact, reg ? reg : value,
 			"A link goes to %s, which resembles %s (%s): it %s.", host, hit.t->domain,
@@ -1022,7 +1025,7 @@ static int check_reply_to(const imp_scan *s)
 		const vigil_mailbox *rt = &msg->reply_to.items[i];
 		if (!rt->domain || !rt->address)
 			continue;
-		const char *reg = registrable(s->psl, rt->domain);
+		const char *reg = registrable(s->sc, s->psl, rt->domain);
 		if (!reg || same(reg, s->from_reg) || config__is_own_domain(s->cfg, reg) ||
 			g_hash_table_contains(s->c->targets, reg))
 			continue;
@@ -1086,7 +1089,7 @@ static int check_links(const imp_scan *s)
 		 * is a URL the parser could not make sense of: no evidence. */
 		if (!u->domain && !strchr(u->host, ':') && strspn(u->host, "0123456789.") != strlen(u->host))
 			continue;
-		const char *text_reg = registrable(s->psl, u->text_host);
+		const char *text_reg = registrable(s->sc, s->psl, u->text_host);
 		const char *href_reg = u->domain ? u->domain : u->host;
 		if (!text_reg || same(text_reg, href_reg) || href_names(u, text_reg))
 			continue;
@@ -1157,12 +1160,12 @@ static int cache_get(const struct imp_cache **out, vigil_scanner *sc)
 
 int detect__impersonation(vigil_message *msg, vigil_scanner *sc)
 {
-	imp_scan s = {.msg = msg, .cfg = sc->ctx->cfg, .psl = sc->ctx->psl};
+	imp_scan s = {.msg = msg, .cfg = sc->ctx->cfg, .sc = sc, .psl = sc->ctx->psl};
 	int rc = cache_get(&s.c, sc);
 	if (rc)
 		return rc;
 	if (msg->from.domain && *msg->from.domain)
-		s.from_reg = registrable(s.psl, msg->from.domain);
+		s.from_reg = registrable(s.sc, s.psl, msg->from.domain);
 	collect_signers(&s);
 
 	rc = check_claims(&s);

@@ -153,6 +153,7 @@ struct token_index {
 	int32_t *table; /* open addressing: entry index + 1, 0 = empty */
 	size_t mask;
 	int32_t head, tail;
+	struct regdom_memo *regdom; /* recipients' registrable domains */
 };
 
 token_index *token__index_new(size_t cap)
@@ -171,6 +172,7 @@ void token__index_free(token_index *ix)
 		return;
 	free(ix->e);
 	free(ix->table);
+	free(ix->regdom);
 	free(ix);
 }
 
@@ -354,6 +356,7 @@ typedef struct fp_table {
 typedef struct token_ctx {
 	vigil_message *msg;
 	const vigil_ctx *ctx;
+	struct regdom_memo **regdom; /* for recipients' domains; NULL: none kept */
 	const vigil_config *cfg;
 	bool lazy_domains;      /* recipients' domains come with their needles */
 	GHashTable *templates;  /* template hashes reported in this message */
@@ -706,7 +709,7 @@ static int add_recipient(token_ctx *t, const char *address)
 	const char *dom = addr + (at - address) + 1;
 	/* A public suffix lookup costs ~20,000 instructions: in detect__token()
 	 * it is the cache's, once an address, and only when a URL needs it. */
-	const char *reg = t->lazy_domains ? NULL : psl_registrable_domain(t->ctx->psl, dom);
+	const char *reg = t->lazy_domains ? NULL : regdom__lookup(t->regdom, t->ctx->psl, dom);
 	if (!t->lazy_domains && !reg)
 		reg = dom;
 	t->rcpt[r] = (recipient){addr, reg};
@@ -1202,7 +1205,7 @@ static bool comparable(const token_ctx *t, const vigil_url *u)
 
 int token__observe_message(vigil_message *msg, const vigil_ctx *ctx, token_index *ix)
 {
-	token_ctx t = {.msg = msg, .ctx = ctx, .cfg = ctx->cfg};
+	token_ctx t = {.msg = msg, .ctx = ctx, .cfg = ctx->cfg, .regdom = &ix->regdom};
 	bool sole = false;
 	int rc = collect_recipients(&sole, &t);
 	if (rc || !sole)
