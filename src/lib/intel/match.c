@@ -70,6 +70,8 @@ struct vigil_intel_matcher {
 	size_t url_lens_max;
 	vigil_netset *nets;
 	vigil_intel_prefilter *prefilter; /* a hunt's (prefilter.c), or NULL */
+	/* TEXT_* by byte: what scan_text() stops at, given the kinds present */
+	uint8_t text_class[256];
 };
 
 typedef struct im_buf {
@@ -257,6 +259,8 @@ size_t intel__matcher_count(const vigil_intel_matcher *m)
 	return m ? m->n_indicators : 0;
 }
 
+static void text_class_init(vigil_intel_matcher *m);
+
 int intel__compile(vigil_intel_matcher **out, const vigil_intel_set *set, char *err,
 	size_t err_size)
 {
@@ -351,6 +355,7 @@ int intel__compile(vigil_intel_matcher **out, const vigil_intel_set *set, char *
 			if (m->groups[g].kind == K_URL)
 				m->url_lens[m->groups[g].len / 8] |= (uint8_t)(1u << (m->groups[g].len % 8));
 	}
+	text_class_init(m);
 	free(gid);
 	*out = m;
 	return 0;
@@ -859,30 +864,58 @@ static int text_url(im_run *r, const char *t, size_t len, size_t i, const char *
 	return url_walk(r, k, n, whole ? n : SIZE_MAX, &w);
 }
 
+/* Shortest hash a text can hold (MD5's 32 hex digits): a shorter run of
+ * host characters holds none. */
+#define TEXT_HASH_MIN 32
+
+/* What a byte of text starts, for scan_text(): a run of host characters,
+ * an address around '@', a URL at "//". 0 for the bytes it skips. */
+enum { TEXT_RUN = 1, TEXT_AT = 2, TEXT_SLASH = 4 };
+
+static void text_class_init(vigil_intel_matcher *m)
+{
+	bool runs = m->kind_count[K_DOMAIN] || m->kind_count[K_HASH];
+	for (unsigned c = 0; c < 256; c++) {
+		uint8_t k = 0;
+		if (runs && is_host_char((unsigned char)c))
+			k |= TEXT_RUN;
+		if (c == '@' && m->kind_count[K_EMAIL])
+			k |= TEXT_AT;
+		if (c == '/' && m->kind_count[K_URL])
+			k |= TEXT_SLASH;
+		m->text_class[c] = k;
+	}
+}
+
 static int scan_text(im_run *r, const char *t, size_t len, const char *artifact)
 {
 	const vigil_intel_matcher *m = r->m;
+	const uint8_t *cls = m->text_class;
 	bool names = m->kind_count[K_DOMAIN], hashes = m->kind_count[K_HASH];
-	bool addresses = m->kind_count[K_EMAIL], urls = m->kind_count[K_URL];
 	/* URL reads may overlap ("//a//a//a"): at most 8 bytes per byte of text. */
 	size_t budget = 8 * len + 65536;
 	int rc = 0;
-	for (size_t i = 0; i < len && !rc && r->s->text_hits < TEXT_HITS_MAX;) {
-		unsigned char c = (unsigned char)t[i];
-		if (is_host_char(c)) {
-			size_t j = i;
-			while (j < len && is_host_char((unsigned char)t[j]))
+	size_t i = 0;
+	while (!rc && r->s->text_hits < TEXT_HITS_MAX) {
+		while (i < len && !cls[(unsigned char)t[i]])
+			i++;
+		if (i >= len)
+			break;
+		uint8_t k = cls[(unsigned char)t[i]];
+		if (k & TEXT_RUN) {
+			size_t j = i + 1;
+			while (j < len && (cls[(unsigned char)t[j]] & TEXT_RUN))
 				j++;
 			if (names)
 				rc = text_name(r, t, i, j, artifact);
-			if (!rc && hashes)
+			if (!rc && hashes && j - i >= TEXT_HASH_MIN)
 				rc = text_hashes(r, t, i, j, artifact);
 			i = j;
 			continue;
 		}
-		if (c == '@' && addresses)
+		if (k & TEXT_AT)
 			rc = text_address(r, t, len, i, artifact);
-		else if (c == '/' && urls && i + 1 < len && t[i + 1] == '/')
+		else if (i + 1 < len && t[i + 1] == '/')
 			rc = text_url(r, t, len, i, artifact, &budget);
 		i++;
 	}
