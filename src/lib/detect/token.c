@@ -1164,8 +1164,9 @@ static int opaque_in_hidden_image(token_ctx *t, const vigil_url *u, const char *
 	t->n_opaque++;
 	return finding__add(t->msg, t->cfg, "token", "token.opaque-in-hidden-image",
 		VIGIL_CLASS_TOKEN, 15, "url", value,
-		"The hidden image at %s carries an identifier ('%.40s%s'): it reports who opened the "
-		"message.", u->host, tok.s, tok.len > 40 ? "..." : "");
+		"The hidden %s at %s carries an identifier ('%.40s%s'): it reports who opened the "
+		"message.", tracker__is_image(u) ? "image" : "resource", u->host, tok.s,
+		tok.len > 40 ? "..." : "");
 }
 
 /* Collects the message's recipients (and their needles when wanted). Returns
@@ -1268,7 +1269,7 @@ int detect__token(vigil_message *msg, vigil_scanner *sc)
 		const char *value = u->url ? u->url : u->raw;
 		if (wanted && t.n_in_url < DETECT_MAX_PER_ID)
 			rc = recipient_in_url(&t, u, value, buf);
-		if (rc == 0 && tracker__is_image(u) && tracker__is_invisible(u) && !own_host(&t, u, -1))
+		if (rc == 0 && tracker__is_boxed(u) && tracker__is_invisible(u) && !own_host(&t, u, -1))
 			rc = opaque_in_hidden_image(&t, u, value);
 	}
 	free(buf);

@@ -58,6 +58,19 @@ bool tracker__is_fetched(const vigil_url *u)
 		eq(e, "script") || eq(e, "audio") || eq(e, "video") || eq(e, "track"));
 }
 
+bool tracker__is_boxed(const vigil_url *u)
+{
+	if (tracker__is_image(u))
+		return true;
+	if (u->origin != VIGIL_URL_HTML || !u->element || !u->attribute)
+		return false;
+	const char *e = u->element, *at = u->attribute;
+	if (eq(e, "object"))
+		return eq(at, "data");
+	return eq(at, "src") && (eq(e, "iframe") || eq(e, "frame") || eq(e, "embed") ||
+		eq(e, "video"));
+}
+
 bool tracker__is_link(const vigil_url *u)
 {
 	if (u->origin == VIGIL_URL_TEXT)
@@ -115,7 +128,13 @@ static const char *what(const vigil_url *u)
 {
 	if (eq(u->attribute, "background") || eq(u->attribute, "style") || eq(u->attribute, "style-sheet"))
 		return "CSS background";
-	return "image";
+	if (tracker__is_image(u))
+		return "image";
+	if (eq(u->element, "iframe") || eq(u->element, "frame"))
+		return "frame";
+	if (eq(u->element, "video"))
+		return "video";
+	return "embedded object";
 }
 
 /* Findings recorded so far, per id (DETECT_MAX_PER_ID). */
@@ -150,7 +169,7 @@ static int hidden_image(vigil_message *msg, const vigil_config *cfg, const vigil
 	snprintf(thing, sizeof(thing), "%s%s", size, what(u));
 	return finding__add(msg, cfg, "tracker", "tracker.hidden-image", VIGIL_CLASS_TRACKING, 30,
 		"url", value, "%s %s at %s is hidden (%s): an open tracker.",
-		thing[0] == 'i' ? "An" : "A", thing, u->host ? u->host : "an unknown host", why);
+		strchr("ie", thing[0]) ? "An" : "A", thing, u->host ? u->host : "an unknown host", why);
 }
 
 /* The family of the host or of one of its parent domains, down to the
@@ -299,7 +318,7 @@ int detect__tracker(vigil_message *msg, vigil_scanner *sc)
 		const char *value = u->url ? u->url : u->raw;
 		bool image = tracker__is_image(u), fetched = tracker__is_fetched(u);
 		size_t before = msg->findings.len;
-		if (image && b.hidden < DETECT_MAX_PER_ID && tracker__is_invisible(u))
+		if (b.hidden < DETECT_MAX_PER_ID && tracker__is_boxed(u) && tracker__is_invisible(u))
 			rc = spent(&b.hidden, before, msg, hidden_image(msg, cfg, u, value));
 		before = msg->findings.len;
 		if (rc == 0 && fetched && b.shape < DETECT_MAX_PER_ID)

@@ -30,6 +30,12 @@ bool tracker__is_image(const vigil_url *u);
  * objects, scripts and media (most clients block the latter; some do not). */
 bool tracker__is_fetched(const vigil_url *u);
 
+/* A fetched URL that fills a box on the page, so hiding it or shrinking it
+ * to a pixel is a choice: the images above, frames and iframes, embedded
+ * objects (object data, embed src) and video sources. Style sheets,
+ * scripts and audio take no room: their size says nothing. */
+bool tracker__is_boxed(const vigil_url *u);
+
 /* A link the reader follows by clicking: href of a/area, or a URL in a text
  * body. */
 bool tracker__is_link(const vigil_url *u);

@@ -129,6 +129,34 @@ static void tracker_css_background_on_hidden_cell(void **state)
 	vigil_message_free(m);
 }
 
+/* What loads by itself and fills a box is a beacon when hidden or shrunk
+ * to a pixel, whatever the element; what takes no room (a style sheet, a
+ * script) has no size to judge. */
+static void tracker_hidden_frames_and_objects(void **state)
+{
+	(void)state;
+	vigil_message *m = scan_html(
+		"<iframe src=\"https://f.example.net/open\" width=\"0\" height=\"0\"></iframe>"
+		"<object data=\"https://o.example.net/p.gif\" width=\"1\" height=\"1\"></object>"
+		"<embed src=\"https://e.example.net/p.gif\" style=\"display:none\">"
+		"<iframe src=\"https://f.example.net/video\" width=\"560\" height=\"315\"></iframe>"
+		"<link rel=\"stylesheet\" href=\"https://s.example.net/a.css\">");
+	const vigil_finding *f = find(m, "tracker.hidden-image", "https://f.example.net/open");
+	assert_non_null(f);
+	assert_non_null(strstr(f->reason, "0x0 frame at f.example.net"));
+	f = find(m, "tracker.hidden-image", "https://o.example.net/p.gif");
+	assert_non_null(f);
+	assert_non_null(strstr(f->reason, "1x1 embedded object"));
+	f = find(m, "tracker.hidden-image", "https://e.example.net/p.gif");
+	assert_non_null(f);
+	assert_non_null(strstr(f->reason, "An embedded object at e.example.net"));
+	assert_null(find(m, "tracker.hidden-image", "https://f.example.net/video"));
+	assert_null(find(m, "tracker.hidden-image", "https://s.example.net/a.css"));
+	assert_int_equal(count(m, "tracker.hidden-image"), 3);
+	assert_int_equal(m->verdict, VIGIL_VERDICT_TRACKING);
+	vigil_message_free(m);
+}
+
 static void tracker_known_host_from_list(void **state)
 {
 	(void)state;
@@ -225,7 +253,16 @@ static void tracker_image_kinds(void **state)
 	assert_false(tracker__is_image(&u));
 	assert_true(tracker__is_fetched(&u));
 	assert_false(tracker__is_link(&u));
+	assert_false(tracker__is_boxed(&u));
+	u.element = "iframe";
+	u.attribute = "src";
+	assert_false(tracker__is_image(&u));
+	assert_true(tracker__is_boxed(&u));
+	u.element = "script";
+	assert_true(tracker__is_fetched(&u));
+	assert_false(tracker__is_boxed(&u));
 	u.element = "a";
+	u.attribute = "href";
 	assert_false(tracker__is_image(&u));
 	assert_false(tracker__is_fetched(&u));
 	assert_true(tracker__is_link(&u));
@@ -239,6 +276,7 @@ int main(void)
 		cmocka_unit_test(tracker_hidden_one_pixel_image_is_tracking),
 		cmocka_unit_test(tracker_visible_logo_is_not_tracking),
 		cmocka_unit_test(tracker_css_background_on_hidden_cell),
+		cmocka_unit_test(tracker_hidden_frames_and_objects),
 		cmocka_unit_test(tracker_known_host_from_list),
 		cmocka_unit_test(tracker_cid_image_is_not_remote),
 		cmocka_unit_test(tracker_url_shapes_of_open_endpoints),
