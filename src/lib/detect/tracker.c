@@ -40,6 +40,8 @@ bool tracker__is_image(const vigil_url *u)
 		return eq(at, "src");
 	if (eq(e, "image")) /* SVG <image href> */
 		return eq(at, "href");
+	if (eq(e, "v:fill") || eq(e, "v:image") || eq(e, "v:imagedata")) /* VML (Outlook) */
+		return eq(at, "src");
 	return false;
 }
 

@@ -21,8 +21,9 @@
 bool tracker__is_remote(const vigil_url *u);
 
 /* A URL in HTML that a mail client loads by itself when the message is shown:
- * img/source/input type=image sources, SVG images, video posters, background
- * attributes and CSS url() (inline styles and style sheets). */
+ * img/source/input type=image sources, SVG images, VML images (v:fill,
+ * v:image, v:imagedata src), video posters, background attributes and CSS
+ * url() (inline styles and style sheets). */
 bool tracker__is_image(const vigil_url *u);
 
 /* Anything a mail client may load by itself when the message is shown: the

@@ -460,6 +460,7 @@ typedef struct walk {
 	int width, height;
 	unsigned hidden;
 	const char *link_text, *text_host;
+	bool in_conditional; /* walking the inside of an Outlook conditional comment */
 	int rc;
 } walk;
 
@@ -854,6 +855,12 @@ static unsigned visit(walk *w, const GumboNode *node, unsigned inherited)
 		const char *he = attr(el, "http-equiv"), *content = attr(el, "content");
 		if (he && content && strcasecmp(he, "refresh") == 0)
 			rc = add_refresh(w, content);
+	} else if (t == GUMBO_TAG_UNKNOWN && el->tag_namespace == GUMBO_NAMESPACE_HTML &&
+		(strcmp(tag, "v:fill") == 0 || strcmp(tag, "v:image") == 0 ||
+			strcmp(tag, "v:imagedata") == 0)) {
+		/* VML, Outlook's own drawing markup (inside conditional comments):
+		 * the images of its shapes and backgrounds. */
+		rc = add_z(w, "src", attr(el, "src"));
 	} else if (el->tag_namespace == GUMBO_NAMESPACE_SVG &&
 		(t == GUMBO_TAG_IMAGE || t == GUMBO_TAG_UNKNOWN)) {
 		/* <image href> and <image xlink:href> (gumbo keeps the local name). */
@@ -906,7 +913,52 @@ static int prepass(walk *w, const GumboNode *root)
 	return 0;
 }
 
-static int walk_tree(walk *w, const GumboNode *root)
+static int walk_conditional(walk *w, const char *html, size_t len, unsigned hidden);
+
+/* Outlook's conditional comments, "<!--[if mso]> ... <![endif]-->": a
+ * comment to every other parser, while Outlook renders what it holds and
+ * fetches its images. A tracker put there is seen by the readers who use
+ * Outlook and by no filter that drops comments. Sets the HTML between
+ * "]>" and "<![endif]" (or the comment's end). The downlevel-revealed
+ * form, "<!--[if !mso]><!-->", holds nothing: its content follows it. */
+static bool conditional_body(const char *c, const char **body, size_t *len)
+{
+	while (*c == ' ' || *c == '\t' || *c == '\r' || *c == '\n')
+		c++;
+	if (strncasecmp(c, "[if", 3) != 0 || (c[3] != ' ' && c[3] != '\t'))
+		return false;
+	const char *gt = strstr(c, "]>");
+	if (!gt)
+		return false;
+	const char *b = gt + 2;
+	const char *end = strstr(b, "<![endif]");
+	*body = b;
+	*len = end ? (size_t)(end - b) : strlen(b);
+	return *len > 0;
+}
+
+/* Whether HTML could hold a URL this file extracts: one of the attribute
+ * names it reads, or CSS url(), or a meta refresh's "url=". Newsletters
+ * wrap their layout in dozens of conditional tables that hold none; they
+ * are not parsed a second time. */
+static bool may_hold_url(const char *s, size_t n)
+{
+	static const char *const keys[] = {"src", "href", "url", "background", "action",
+		"data", "poster", "cite"};
+	for (size_t i = 0; i + 3 <= n; i++) {
+		char c = (char)(s[i] | 0x20);
+		for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++) {
+			size_t kl = strlen(keys[k]);
+			if (c == keys[k][0] && i + kl <= n && strncasecmp(s + i, keys[k], kl) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* `root_hidden`: what the root's children inherit (an ancestor's hiding,
+ * for the inside of a conditional comment). */
+static int walk_tree(walk *w, const GumboNode *root, unsigned root_hidden)
 {
 	/* Hiding state per depth. Deeper than the cap, elements share the
 	 * state at the cap: their URLs are still found, and the message is
@@ -914,6 +966,7 @@ static int walk_tree(walk *w, const GumboNode *root)
 	frame *frames = calloc(VIGIL_MAX_HTML_DEPTH + 2, sizeof(*frames));
 	if (!frames)
 		return VIGIL_ENOMEM;
+	frames[0].inherited = root_hidden;
 	bool too_deep = false;
 	int depth = 0; /* the document is 0, <html> 1 */
 	for (const GumboNode *n = root; n && !w->rc;) {
@@ -941,6 +994,16 @@ static int walk_tree(walk *w, const GumboNode *root)
 			}
 		} else if (n->type == GUMBO_NODE_TEMPLATE) {
 			descend = false; /* inert until a script clones it */
+		} else if (n->type == GUMBO_NODE_COMMENT && !w->in_conditional && depth >= 1) {
+			/* One level only: a comment cannot hold another comment. */
+			const char *body;
+			size_t blen;
+			if (conditional_body(n->v.text.text, &body, &blen) && may_hold_url(body, blen)) {
+				int d = depth <= VIGIL_MAX_HTML_DEPTH ? depth : VIGIL_MAX_HTML_DEPTH;
+				int rc = walk_conditional(w, body, blen, frames[d - 1].inherited);
+				if (rc)
+					w->rc = rc;
+			}
 		}
 		n = next_node(n, root, descend, &depth);
 	}
@@ -1186,6 +1249,43 @@ static size_t utf8_floor(const char *s, size_t n)
 	return n;
 }
 
+/* The inside of a conditional comment, parsed as a document of its own
+ * and walked under its place's hiding, with the outer document's <style>
+ * rules and base. gumbo allocates with malloc here: the scanner's scratch
+ * holds the outer tree, which is still being walked. */
+static int walk_conditional(walk *w, const char *html, size_t len, unsigned hidden)
+{
+	char *guarded = NULL;
+	size_t glen = 0;
+	int rc = depth_guard(html, len, &guarded, &glen);
+	if (rc)
+		return rc;
+	if (guarded) {
+		if ((rc = message__partial(w->msg,
+			     "HTML nested deeper than %d elements or flooded with stray end "
+			     "tags: tags dropped before parsing",
+			     VIGIL_MAX_HTML_DEPTH))) {
+			free(guarded);
+			return rc;
+		}
+		html = guarded;
+		len = glen;
+	}
+	GumboOptions opts = kGumboDefaultOptions;
+	opts.max_errors = 0;
+	GumboOutput *out = gumbo_parse_with_options(&opts, html, len);
+	if (!out) {
+		free(guarded);
+		return VIGIL_ENOMEM;
+	}
+	walk sub = *w;
+	sub.in_conditional = true;
+	rc = walk_tree(&sub, out->document, hidden);
+	gumbo_destroy_output(&opts, out);
+	free(guarded);
+	return rc;
+}
+
 int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_t len,
 	int part, int nested)
 {
@@ -1234,7 +1334,7 @@ int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_
 	walk w = {.msg = msg, .sc = sc, .part = part, .nested = nested};
 	rc = prepass(&w, out->document);
 	if (!rc)
-		rc = walk_tree(&w, out->document);
+		rc = walk_tree(&w, out->document, 0);
 	free(w.rules.slots);
 	/* gumbo's strings are copied into the arena as URLs are added, so the
 	 * tree (and the input it points into) can go now. When every piece of

@@ -140,7 +140,9 @@ static void tracker_hidden_frames_and_objects(void **state)
 		"<object data=\"https://o.example.net/p.gif\" width=\"1\" height=\"1\"></object>"
 		"<embed src=\"https://e.example.net/p.gif\" style=\"display:none\">"
 		"<iframe src=\"https://f.example.net/video\" width=\"560\" height=\"315\"></iframe>"
-		"<link rel=\"stylesheet\" href=\"https://s.example.net/a.css\">");
+		"<link rel=\"stylesheet\" href=\"https://s.example.net/a.css\">"
+		"<!--[if mso]><img src=\"https://m.example.net/o.gif\" width=\"1\" height=\"1\">"
+		"<![endif]-->");
 	const vigil_finding *f = find(m, "tracker.hidden-image", "https://f.example.net/open");
 	assert_non_null(f);
 	assert_non_null(strstr(f->reason, "0x0 frame at f.example.net"));
@@ -152,7 +154,9 @@ static void tracker_hidden_frames_and_objects(void **state)
 	assert_non_null(strstr(f->reason, "An embedded object at e.example.net"));
 	assert_null(find(m, "tracker.hidden-image", "https://f.example.net/video"));
 	assert_null(find(m, "tracker.hidden-image", "https://s.example.net/a.css"));
-	assert_int_equal(count(m, "tracker.hidden-image"), 3);
+	/* only Outlook shows it, and Outlook is what many targets read with */
+	assert_non_null(find(m, "tracker.hidden-image", "https://m.example.net/o.gif"));
+	assert_int_equal(count(m, "tracker.hidden-image"), 4);
 	assert_int_equal(m->verdict, VIGIL_VERDICT_TRACKING);
 	vigil_message_free(m);
 }
@@ -247,6 +251,8 @@ static void tracker_image_kinds(void **state)
 	u.width = 600; /* a spacer line */
 	assert_false(tracker__is_invisible(&u));
 	u.element = "input";
+	assert_true(tracker__is_image(&u));
+	u.element = "v:fill"; /* VML, in Outlook's conditional comments */
 	assert_true(tracker__is_image(&u));
 	u.element = "link"; /* a style sheet: loaded with the message, not an image */
 	u.attribute = "href";

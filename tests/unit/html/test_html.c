@@ -246,6 +246,41 @@ static void html_other_url_attributes(void **state)
 	assert_string_equal(url_raw(f, "https://a.example/svg")->element, "image");
 }
 
+/* Outlook renders what an "[if mso]" comment holds and fetches its images:
+ * those URLs are found, under the hiding of the comment's place, with the
+ * document's <style> rules; VML images too. Plain comments, and the
+ * downlevel-revealed form, hold nothing to find. */
+static void html_outlook_conditional_comments(void **state)
+{
+	fixture *f = *state;
+	html(f, "<style>.gone{display:none}</style>"
+		"<!--[if mso]><img src=\"https://t.example/mso.gif\" width=\"1\" height=\"1\">"
+		"<a href=\"https://t.example/mso-link\">read</a><![endif]-->"
+		"<div style=\"display:none\"><!--[if gte mso 9]><img "
+		"src=\"https://t.example/inside-hidden.gif\"><![endif]--></div>"
+		"<!--[if mso | IE]><img class=\"gone\" src=\"https://t.example/ruled.gif\"><![endif]-->"
+		"<!--[if gte mso 9]><v:rect xmlns:v=\"urn:schemas-microsoft-com:vml\" "
+		"style=\"width:600px\"><v:fill type=\"tile\" src=\"https://t.example/vml.png\"/>"
+		"</v:rect><![endif]-->"
+		"<!-- <img src=\"https://t.example/plain-comment.gif\"> -->"
+		"<!--[if !mso]><!--><img src=\"https://t.example/not-mso.gif\"><!--<![endif]-->");
+	const vigil_url *u = url_raw(f, "https://t.example/mso.gif");
+	assert_string_equal(u->element, "img");
+	assert_int_equal(u->width, 1);
+	assert_int_equal(u->hidden, 0);
+	assert_string_equal(url_raw(f, "https://t.example/mso-link")->element, "a");
+	assert_string_equal(url_raw(f, "https://t.example/mso-link")->link_text, "read");
+	assert_int_equal(url_raw(f, "https://t.example/inside-hidden.gif")->hidden,
+		VIGIL_HIDDEN_ANCESTOR | VIGIL_HIDDEN_DISPLAY);
+	assert_int_equal(url_raw(f, "https://t.example/ruled.gif")->hidden, VIGIL_HIDDEN_DISPLAY);
+	u = url_raw(f, "https://t.example/vml.png");
+	assert_string_equal(u->element, "v:fill");
+	assert_string_equal(u->attribute, "src");
+	assert_false(has_url(f, "https://t.example/plain-comment.gif"));
+	assert_int_equal(url_raw(f, "https://t.example/not-mso.gif")->hidden, 0);
+	assert_false(f->msg->partial);
+}
+
 static void html_deep_nesting_is_bounded(void **state)
 {
 	fixture *f = *state;
@@ -358,6 +393,7 @@ int main(void)
 		T(html_base_href_resolves_relative_urls),
 		T(html_meta_refresh_url),
 		T(html_other_url_attributes),
+		T(html_outlook_conditional_comments),
 		T(html_deep_nesting_is_bounded),
 		T(html_deep_hidden_ancestor_beyond_cap_still_hides),
 		T(html_nesting_at_cap_is_not_partial),
