@@ -1061,8 +1061,46 @@ static bool href_names(const vigil_url *u, const char *text_reg)
 typedef struct link_tally {
 	const vigil_url *first;
 	const char *first_text_reg;
+	const char *first_shown; /* the host the first link's text shows */
 	size_t count;
 } link_tally;
+
+/* The host a link's text shows when extraction found none because its
+ * top-level domain is not a public suffix ("intranet.parliament.example",
+ * "portal.corp"): an organisation's own names often are not. Kept only when
+ * it is one of the organisation's or protected domains, so words such as
+ * "file.final" stay words. One token; "user@" and what follows the host
+ * are dropped. NULL otherwise. */
+static const char *trusted_text_host(const imp_scan *s, const char *text)
+{
+	if (!text)
+		return NULL;
+	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r' || *text == '<' ||
+		*text == '(' || *text == '[' || *text == '"' || *text == '\'')
+		text++;
+	size_t n = strcspn(text, " \t\r\n/?#:>)]\"'");
+	const char *at = memchr(text, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - text);
+		text = at + 1;
+	}
+	while (n && (text[n - 1] == '.' || text[n - 1] == ',' || text[n - 1] == ';'))
+		n--;
+	if (n < 3 || n > 253 || !memchr(text, '.', n) || text[strcspn(text, " \t\r\n")] != '\0')
+		return NULL; /* a sentence: extraction's rules apply */
+	char *host = vigil_arena_strndup(s->msg->arena, text, n);
+	if (!host)
+		return NULL;
+	for (char *c = host; *c; c++) {
+		unsigned char ch = (unsigned char)*c;
+		if (ch >= 'A' && ch <= 'Z')
+			*c = (char)(ch + 32);
+		else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'))
+			return NULL;
+	}
+	const char *reg = registrable(s->sc, s->psl, host);
+	return reg && trusted(s, reg) ? host : NULL;
+}
 
 /* Link text that names a host while the link goes to another domain. The
  * first such link makes the finding and the reason counts the others: one
@@ -1083,13 +1121,16 @@ static int check_links(const imp_scan *s)
 			g_hash_table_add(seen, (char *)u->host);
 			rc = check_host(s, u->host, u->host_unicode, "url", "link", u->host, true);
 		}
-		if (rc || !u->text_host)
+		if (rc)
+			continue;
+		const char *shown = u->text_host ? u->text_host : trusted_text_host(s, u->link_text);
+		if (!shown)
 			continue;
 		/* A host with no registrable domain that is not an address either
 		 * is a URL the parser could not make sense of: no evidence. */
 		if (!u->domain && !strchr(u->host, ':') && strspn(u->host, "0123456789.") != strlen(u->host))
 			continue;
-		const char *text_reg = registrable(s->sc, s->psl, u->text_host);
+		const char *text_reg = registrable(s->sc, s->psl, shown);
 		const char *href_reg = u->domain ? u->domain : u->host;
 		if (!text_reg || same(text_reg, href_reg) || href_names(u, text_reg))
 			continue;
@@ -1100,27 +1141,27 @@ static int check_links(const imp_scan *s)
 			if (same(text_reg, s->from_reg) || signed_by(s, text_reg))
 				continue;
 			if (prot.count++ == 0)
-				prot.first = u, prot.first_text_reg = text_reg;
+				prot.first = u, prot.first_text_reg = text_reg, prot.first_shown = shown;
 			continue;
 		}
 		if (is_tracker_host(s, u) || same(text_reg, s->from_reg) || same(href_reg, s->from_reg) ||
 			signed_by(s, href_reg))
 			continue;
 		if (plain.count++ == 0)
-			plain.first = u, plain.first_text_reg = text_reg;
+			plain.first = u, plain.first_text_reg = text_reg, plain.first_shown = shown;
 	}
 	g_hash_table_destroy(seen);
 	if (rc)
 		return rc;
 	if (prot.first) {
 		const imp_target *t = g_hash_table_lookup(s->c->targets, prot.first_text_reg);
-		const char *v = vigil_arena_printf(msg->arena, "%s -> %s", prot.first->text_host,
+		const char *v = vigil_arena_printf(msg->arena, "%s -> %s", prot.first_shown,
 			prot.first->host);
 		if (!v)
 			return VIGIL_ENOMEM;
 		rc = claim(msg, s->cfg, t ? t->owner : NULL, "impersonation.link-text-protected",
 			VIGIL_CLASS_DECEPTION, 50, "link_text", v,
-			"A link shows %s (%s) but goes to %s%s.", prot.first->text_host,
+			"A link shows %s (%s) but goes to %s%s.", prot.first_shown,
 			t ? t->owner : "your organisation", prot.first->host,
 			prot.count > 1 ? vigil_arena_printf(msg->arena, "; %zu links in all do so",
 				prot.count) : "");
@@ -1128,13 +1169,13 @@ static int check_links(const imp_scan *s)
 			return rc;
 	}
 	if (plain.first) {
-		const char *v = vigil_arena_printf(msg->arena, "%s -> %s", plain.first->text_host,
+		const char *v = vigil_arena_printf(msg->arena, "%s -> %s", plain.first_shown,
 			plain.first->host);
 		if (!v)
 			return VIGIL_ENOMEM;
 		rc = finding__add(msg, s->cfg, "impersonation", "impersonation.link-text-mismatch",
 			VIGIL_CLASS_DECEPTION, 30, "link_text", v,
-			"A link shows %s but goes to %s%s.", plain.first->text_host, plain.first->host,
+			"A link shows %s but goes to %s%s.", plain.first_shown, plain.first->host,
 			plain.count > 1 ? vigil_arena_printf(msg->arena, "; %zu links in all do so",
 				plain.count) : "");
 	}

@@ -471,6 +471,25 @@ static void imp_link_text_names_protected_outlet_goes_elsewhere(void **state)
 	vigil_message_free(m);
 }
 
+/* Own domains often are not public suffixes (.example here, .local or .corp
+ * on intranets): link text naming one is still read as that host. Other
+ * names outside the list stay words. */
+static void imp_link_text_names_own_domain_outside_public_suffixes(void **state)
+{
+	vigil_message *m = scan("From: IT Service <it@helpdesk-portal.example.net>\r\n",
+		"<a href=\"https://login.helpdesk-portal.example.net/p\">intranet.parliament.example/login</a>");
+	const vigil_finding *f = find(m, "impersonation.link-text-protected");
+	assert_non_null(f);
+	assert_non_null(strstr(f->reason, "intranet.parliament.example (your organisation)"));
+	vigil_message_free(m);
+	/* Its own mail linking to its own hosts, and names nobody protects. */
+	expect("From: Claire Dupont <claire@parliament.example>\r\n",
+		"<a href=\"https://intranet.parliament.example/x\">parliament.example/x</a>", NULL);
+	expect("From: Claire Dupont <claire@press-desk.example.com>\r\n",
+		"<a href=\"https://one.example.net/\">portal.corp</a>"
+		"<a href=\"https://one.example.net/\">minutes.docx</a>", NULL);
+}
+
 static void imp_newsletter_click_tracking_is_not_protected_mismatch(void **state)
 {
 	expect("From: Le Monde <newsletter@lemonde.fr>\r\n",
@@ -537,6 +556,7 @@ int main(void)
 		cmocka_unit_test(imp_mixed_script_label),
 		cmocka_unit_test(imp_reply_to_diverges),
 		cmocka_unit_test(imp_link_text_names_protected_outlet_goes_elsewhere),
+		cmocka_unit_test(imp_link_text_names_own_domain_outside_public_suffixes),
 		cmocka_unit_test(imp_newsletter_click_tracking_is_not_protected_mismatch),
 		cmocka_unit_test(imp_link_text_mismatch_counts_once),
 		cmocka_unit_test(imp_no_config_means_no_identity_findings),
