@@ -255,12 +255,21 @@ static int comparison(pat *P)
 	if (next(P))
 		return -1;
 	tok val = P->t;
-	if (val.kind == T_LPAREN) { /* IN ('a', 'b') */
+	vigil_ioc_type type = path_type(path.text, path.len);
+	/* IN ('a', 'b') is an OR of equalities: one indicator per plain
+	 * string. Its values are kept from `list` on, until it is known whole. */
+	size_t list = P->nb;
+	bool list_plain = true;
+	if (val.kind == T_LPAREN) {
 		do {
 			if (next(P))
 				return -1;
 			if (P->t.kind != T_STRING && P->t.kind != T_WORD)
 				return fail(P, "expected a value in a list");
+			if (P->t.kind != T_STRING || P->t.prefix)
+				list_plain = false;
+			else if (type && !negated && word_is(&op, "IN") && push(P, type, P->t.text, NULL))
+				return -1;
 			if (next(P))
 				return -1;
 		} while (P->t.kind == T_COMMA);
@@ -271,11 +280,23 @@ static int comparison(pat *P)
 	}
 	if (next(P))
 		return -1;
-	if (negated || !eq)
+	if (val.kind == T_LPAREN) {
+		if (negated || !word_is(&op, "IN"))
+			return collapse(P, list, "an operator other than '=' is not supported");
+		if (!type)
+			return collapse(P, list, "an object path vigil cannot match");
+		if (!list_plain)
+			return collapse(P, list, "a value that is not a plain string is not supported");
+		return 0;
+	}
+	/* "The address is in this network": what an address indicator with
+	 * a CIDR value means. */
+	bool subset = word_is(&op, "ISSUBSET") &&
+		(type == VIGIL_IOC_IPV4 || type == VIGIL_IOC_IPV6);
+	if (negated || (!eq && !subset))
 		return push(P, 0, NULL, "an operator other than '=' is not supported");
 	if (val.kind != T_STRING || val.prefix)
 		return push(P, 0, NULL, "a value that is not a plain string is not supported");
-	vigil_ioc_type type = path_type(path.text, path.len);
 	if (!type)
 		return push(P, 0, NULL, "an object path vigil cannot match");
 	return push(P, type, val.text, NULL);

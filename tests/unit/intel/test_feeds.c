@@ -141,6 +141,34 @@ static void stix_and_expression_is_skipped_with_warning(void **state)
 	intel__set_free(s);
 }
 
+/* ISSUBSET on an address is "in this network", an address indicator with a
+ * CIDR value; IN (...) is an OR of equalities. NOT IN, ISSUPERSET, ISSUBSET
+ * on anything but addresses and lists holding a non-string are skipped,
+ * each named. */
+static void stix_issubset_networks_and_in_lists(void **state)
+{
+	(void)state;
+	warnings w = {0};
+	size_t skipped = 0;
+	vigil_intel_set *s = load("tests/data/intel/stix-operators.json", VIGIL_FEED_AUTO, 0, &w,
+		&skipped, NULL, 0);
+	assert_non_null(find(s, VIGIL_IOC_IPV4, "203.0.113.0/24"));
+	assert_non_null(find(s, VIGIL_IOC_IPV6, "2001:db8:5::/48"));
+	assert_non_null(find(s, VIGIL_IOC_DOMAIN, "in-one.example.com"));
+	assert_non_null(find(s, VIGIL_IOC_DOMAIN, "in-two.example.org"));
+	assert_non_null(find(s, VIGIL_IOC_EMAIL, "desk@in-three.example.net"));
+	assert_null(find(s, VIGIL_IOC_DOMAIN, "notin.example.com"));
+	assert_null(find(s, VIGIL_IOC_URL, "http://inbin.example.com/"));
+	assert_null(find(s, VIGIL_IOC_IPV4, "198.51.100.7"));
+	assert_null(find(s, VIGIL_IOC_DOMAIN, "sub.example.com"));
+	assert_int_equal(s->items.len, 5);
+	assert_non_null(strstr(w.text, "indicator--notin1: an operator other than '='"));
+	assert_non_null(strstr(w.text, "indicator--inbin1: a value that is not a plain string"));
+	assert_non_null(strstr(w.text, "indicator--superset1: an operator other than '='"));
+	assert_int_equal(skipped, 4); /* one per unsupported branch: superset1 has two */
+	intel__set_free(s);
+}
+
 static void stix_jsonl_objects(void **state)
 {
 	(void)state;
@@ -652,6 +680,7 @@ int main(void)
 		cmocka_unit_test(stix_bundle_with_a_broken_object_is_refused_with_its_line),
 		cmocka_unit_test(stix_or_joined_comparisons),
 		cmocka_unit_test(stix_and_expression_is_skipped_with_warning),
+		cmocka_unit_test(stix_issubset_networks_and_in_lists),
 		cmocka_unit_test(stix_jsonl_objects),
 		cmocka_unit_test(stix_validity_kept),
 		cmocka_unit_test(stix_actor_from_relationship),
