@@ -4,6 +4,9 @@
 # the output is committed, so run it again only to change the seeds.
 """usage: gen-corpus.py [OUTDIR]   (default: the corpus/ folder next to this file)"""
 
+import bz2
+import gzip
+import lzma
 import os
 import random
 import sys
@@ -356,6 +359,16 @@ SOURCE = {
 	"nul-in-mbox.mbox": FROM + b"Subject: \x00\n\n\x00\x00\n\n" + FROM + b"\x00",
 	"many-tiny.mbox": (FROM + b"\n") * 2000,
 }
+# Compressed files are inflated as they are read: a few of each kind, one
+# that inflates a hundredfold, one cut short.
+_QUOTED = SOURCE["quoted-from.mbox"]
+SOURCE.update({
+	"gzip.mbox.gz": gzip.compress(_QUOTED, mtime=0),
+	"bzip2-many-tiny.mbox.bz2": bz2.compress(SOURCE["many-tiny.mbox"] * 4),
+	"xz.eml.xz": lzma.compress(SOURCE["eml-not-mbox.eml"]),
+	"gzip-cut-short.mbox.gz": gzip.compress(_QUOTED * 20, mtime=0)[:60],
+	"gzip-not-mail.gz": gzip.compress(b"plain words, no headers\n" * 10, mtime=0),
+})
 
 
 def main():

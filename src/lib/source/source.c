@@ -3,6 +3,7 @@
  * buffer, tells an mbox from a single message by content, and hands out
  * messages. Splitting mboxes is mbox.c's job, walking directories tree.c's.
  */
+#include <archive.h>
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -109,6 +110,22 @@ int source__read(vigil_source *src, size_t keep, size_t *shift)
 	assert(src->cap - 1 > src->len);
 
 	ssize_t n;
+	if (src->ar) {
+		la_ssize_t got = archive_read_data(src->ar, src->buf + src->len, src->cap - 1 - src->len);
+		if (got < 0)
+			return source__fail(src, VIGIL_EIO, "%s: damaged compressed data: %s", src->path,
+				archive_error_string(src->ar) ? archive_error_string(src->ar) : "unknown error");
+		if (got == 0)
+			src->eof = true;
+		src->len += (size_t)got;
+		src->file_read += (uint64_t)got;
+		la_int64_t raw = archive_filter_bytes(src->ar, -1);
+		if (raw > 0 && (uint64_t)raw > src->raw_read) {
+			src->done += (uint64_t)raw - src->raw_read;
+			src->raw_read = (uint64_t)raw;
+		}
+		return 0;
+	}
 	for (;;) {
 		n = read(src->fd, src->buf + src->len, src->cap - 1 - src->len);
 		if (n >= 0)
@@ -132,6 +149,12 @@ static void close_file(vigil_source *src)
 {
 	if (src->kind == SOURCE_FILE_NONE)
 		return;
+	if (src->ar) {
+		archive_read_free(src->ar); /* does not close the descriptor */
+		src->ar = NULL;
+		if (src->raw_size > 0 && (uint64_t)src->raw_size > src->raw_read)
+			src->done += (uint64_t)src->raw_size - src->raw_read;
+	}
 	if (src->fd_owned)
 		close(src->fd);
 	/* Bytes not read (a message cut at the limit, a file that is not mail)
@@ -140,6 +163,44 @@ static void close_file(vigil_source *src)
 		src->done += (uint64_t)src->file_size - src->file_read;
 	src->fd = -1;
 	src->kind = SOURCE_FILE_NONE;
+}
+
+/* Whether a regular file starts like a compressed stream libarchive reads:
+ * gzip, bzip2, xz, zstd, lzip, lz4. Read with pread(), so the file's
+ * position stays at its start. */
+static bool compressed(int fd)
+{
+	unsigned char m[6];
+	ssize_t n = pread(fd, m, sizeof(m), 0);
+	if (n < 4)
+		return false;
+	return (m[0] == 0x1f && m[1] == 0x8b) ||
+		(m[0] == 'B' && m[1] == 'Z' && m[2] == 'h') ||
+		(n == 6 && memcmp(m, "\xfd" "7zXZ\0", 6) == 0) ||
+		memcmp(m, "\x28\xb5\x2f\xfd", 4) == 0 || memcmp(m, "LZIP", 4) == 0 ||
+		memcmp(m, "\x04\x22\x4d\x18", 4) == 0;
+}
+
+/* Puts libarchive between the file and the buffer. */
+static int open_compressed(vigil_source *src, int fd, const char *path, int64_t size)
+{
+	struct archive *ar = archive_read_new();
+	if (!ar)
+		return source__fail(src, VIGIL_ENOMEM, "%s: out of memory", path);
+	struct archive_entry *entry;
+	if (archive_read_support_filter_all(ar) != ARCHIVE_OK ||
+		archive_read_support_format_raw(ar) != ARCHIVE_OK ||
+		archive_read_open_fd(ar, fd, 1 << 16) != ARCHIVE_OK ||
+		archive_read_next_header(ar, &entry) != ARCHIVE_OK) {
+		int rc = source__fail(src, VIGIL_EIO, "%s: compressed file cannot be read: %s", path,
+			archive_error_string(ar) ? archive_error_string(ar) : "unknown error");
+		archive_read_free(ar);
+		return rc;
+	}
+	src->ar = ar;
+	src->raw_size = size;
+	src->raw_read = 0;
+	return 0;
 }
 
 int source__begin_file(vigil_source *src, int fd, const char *path, int64_t size, bool sniff,
@@ -176,6 +237,19 @@ int source__begin_file(vigil_source *src, int fd, const char *path, int64_t size
 	src->len = 0;
 	src->buf_off = 0;
 	src->mbox = (source_mbox){.from = SOURCE_NONE, .nul_at = SOURCE_NONE};
+	if (size > 0 && compressed(fd)) {
+		src->file_size = -1; /* the decompressed size is not known */
+		int rc = open_compressed(src, fd, path, size);
+		if (rc) {
+			if (owned)
+				close(fd);
+			src->fd = -1;
+			src->kind = SOURCE_FILE_NONE;
+			/* Its bytes count as consumed, so progress reaches the total. */
+			src->done += (uint64_t)size;
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -406,6 +480,8 @@ void vigil_source_free(vigil_source *src)
 {
 	if (!src)
 		return;
+	if (src->ar)
+		archive_read_free(src->ar);
 	if (src->fd >= 0 && src->fd_owned)
 		close(src->fd);
 	source__tree_free(src->tree);

@@ -58,8 +58,14 @@ struct vigil_source {
 	source_kind kind;
 	char *path;          /* its path, handed out as provenance */
 	size_t path_cap;
-	int64_t file_size;   /* -1 unless a regular file */
-	uint64_t file_read;  /* bytes read from it so far */
+	int64_t file_size;   /* -1 unless a regular file (or when compressed) */
+	uint64_t file_read;  /* bytes read from it so far (decompressed) */
+	/* A compressed file (gzip, bzip2, xz, zstd, lzip, lz4), inflated by
+	 * libarchive as it is read: offsets are in the decompressed stream,
+	 * progress counts the bytes on disk. */
+	struct archive *ar;  /* NULL for a plain file */
+	int64_t raw_size;    /* the compressed file's size */
+	uint64_t raw_read;   /* compressed bytes consumed so far */
 
 	/* The read buffer, which also holds the current message: messages are
 	 * handed out in place, never copied. One byte past `cap - 1` is always

@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "vigil_limits.h"
 #include "source/source_internal.h"
 #include "vigil/vigil.h"
@@ -664,6 +667,96 @@ static void open_missing_path_fails_with_detail_on_handle(void **state)
 	vigil_source_free(src);
 }
 
+/* ---- compressed files ---------------------------------------------------- */
+
+/* Writes `data` compressed with libarchive's filter `filter` ("gzip",
+ * "bzip2", "xz", "zstd"); returns the compressed size. */
+static size_t write_compressed(const char *rel, const char *filter, const char *data, size_t len)
+{
+	size_t cap = len + 4096, used = 0;
+	char *out = malloc(cap);
+	assert_non_null(out);
+	struct archive *a = archive_write_new();
+	assert_non_null(a);
+	assert_int_equal(archive_write_add_filter_by_name(a, filter), ARCHIVE_OK);
+	assert_int_equal(archive_write_set_format_raw(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_memory(a, out, cap, &used), ARCHIVE_OK);
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_size(e, (la_int64_t)len);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, data, len), (la_ssize_t)len);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_entry_free(e);
+	archive_write_free(a);
+	write_bytes(rel, out, used);
+	free(out);
+	return used;
+}
+
+/* A compressed mbox or message reads as the plain one: the same messages at
+ * the same offsets (in the decompressed stream), whatever the compressor. */
+static void compressed_files_read_as_plain_ones(void **state)
+{
+	const char *mbox = "From a Mon Jan  4 08:06:32 2021\nSubject: z1\n\nbody one\n\n"
+			   "From a Mon Jan  4 08:06:33 2021\nSubject: z2\n\n>From quoted\n";
+	static const char *const filters[] = {"gzip", "bzip2", "xz", "zstd"};
+	for (size_t i = 0; i < sizeof(filters) / sizeof(*filters); i++) {
+		char rel[64];
+		snprintf(rel, sizeof(rel), "z%zu.mbox", i);
+		size_t raw = write_compressed(rel, filters[i], mbox, strlen(mbox));
+		vigil_source *src = NULL;
+		assert_int_equal(vigil_source_open(&src, at(rel)), 0);
+		run r;
+		collect(src, &r);
+		uint64_t done;
+		int64_t total;
+		vigil_source_progress(src, &done, &total);
+		vigil_source_free(src);
+		if (r.count != 2)
+			fail_msg("%s: %zu results (%s)", filters[i], r.count,
+				r.count && r.items[0].err ? r.items[0].err : "");
+		assert_message(&r.items[0], rel, 0, "Subject: z1\n\nbody one\n");
+		assert_message(&r.items[1], rel, offset_of(mbox, "From a Mon Jan  4 08:06:33"),
+			"Subject: z2\n\nFrom quoted\n");
+		/* Progress counts the bytes on disk, and reaches them. */
+		assert_int_equal(total, (int64_t)raw);
+		assert_int_equal(done, raw);
+		run_free(&r);
+	}
+	const char *eml = "From: a@example.org\nSubject: one\n\nhello\n";
+	write_compressed("one.eml.xz", "xz", eml, strlen(eml));
+	run r;
+	read_all("one.eml.xz", 0, &r);
+	assert_int_equal(r.count, 1);
+	assert_message(&r.items[0], "one.eml.xz", -1, eml);
+	run_free(&r);
+}
+
+/* In a tree, a compressed file is judged by what it holds once inflated; a
+ * damaged one is reported with its path and the walk goes on. */
+static void tree_reads_compressed_mail_and_skips_the_rest(void **state)
+{
+	make_dir("zt");
+	const char *mbox = "From a Mon Jan  4 08:06:32 2021\nSubject: zt\n\n\n";
+	write_compressed("zt/a.mbox.gz", "gzip", mbox, strlen(mbox));
+	const char *notes = "Meeting notes, not mail.\n";
+	write_compressed("zt/b.txt.gz", "gzip", notes, strlen(notes));
+	/* A gzip header and then garbage. */
+	write_bytes("zt/c.mbox.gz", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage!", 18);
+	write_text("zt/d.eml", "Subject: plain\n\n");
+	run r;
+	read_all("zt", 0, &r);
+	assert_int_equal(r.messages, 2);
+	assert_message(&r.items[0], "zt/a.mbox.gz", 0, "Subject: zt\n\n");
+	assert_int_equal(r.count, 3);
+	assert_int_equal(r.items[1].rc, VIGIL_EIO);
+	assert_non_null(strstr(r.items[1].err, "zt/c.mbox.gz"));
+	assert_non_null(strstr(r.items[1].err, "compressed"));
+	assert_message(&r.items[2], "zt/d.eml", -1, "Subject: plain\n\n");
+	run_free(&r);
+}
+
 static void open_rejects_null_arguments(void **state)
 {
 	vigil_source *src = (vigil_source *)1;
@@ -797,6 +890,8 @@ int main(void)
 		T(tree_does_not_follow_symlinks_into_loops_or_repeats),
 		T(tree_stops_at_depth_limit_and_goes_on),
 		T(open_missing_path_fails_with_detail_on_handle),
+		T(compressed_files_read_as_plain_ones),
+		T(tree_reads_compressed_mail_and_skips_the_rest),
 		cmocka_unit_test(open_rejects_null_arguments),
 		cmocka_unit_test(stdin_single_message),
 		cmocka_unit_test(stdin_mbox_is_split),
