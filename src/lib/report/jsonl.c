@@ -93,6 +93,21 @@ static json_t *str(const char *s)
 	return j ? j : json_null();
 }
 
+/* set() with a key that comes from the message (an Authentication-Results
+ * property name): jansson writes keys as given, so one that is not UTF-8
+ * would make the line invalid JSON. Such a key is repaired as str() repairs
+ * values. */
+static void set_data_key(json_t *o, const char *key, json_t *value)
+{
+	if (is_ascii(key, strlen(key)) || g_utf8_validate(key, -1, NULL)) {
+		set(o, key, value);
+		return;
+	}
+	char *valid = g_utf8_make_valid(key, -1);
+	set(o, valid, value);
+	g_free(valid);
+}
+
 static json_t *time_or_null(int64_t t)
 {
 	char buf[32];
@@ -200,7 +215,7 @@ static json_t *auth(const vigil_message *m)
 		set(e, "reason", str(r->reason));
 		json_t *props = json_object();
 		for (size_t k = 0; k < r->n_props; k++)
-			set(props, r->props[k].name, str(r->props[k].value));
+			set_data_key(props, r->props[k].name, str(r->props[k].value));
 		set(e, "properties", props);
 		if (r->nested)
 			set(e, "nested", json_integer(r->nested));
