@@ -4,6 +4,7 @@
  * messages. Splitting mboxes is mbox.c's job, walking directories tree.c's.
  */
 #include <archive.h>
+#include <archive_entry.h>
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -112,9 +113,11 @@ int source__read(vigil_source *src, size_t keep, size_t *shift)
 	ssize_t n;
 	if (src->ar) {
 		la_ssize_t got = archive_read_data(src->ar, src->buf + src->len, src->cap - 1 - src->len);
-		if (got < 0)
+		if (got < 0) {
+			src->ar_failed = true;
 			return source__fail(src, VIGIL_EIO, "%s: damaged compressed data: %s", src->path,
 				archive_error_string(src->ar) ? archive_error_string(src->ar) : "unknown error");
+		}
 		if (got == 0)
 			src->eof = true;
 		src->len += (size_t)got;
@@ -149,9 +152,17 @@ static void close_file(vigil_source *src)
 {
 	if (src->kind == SOURCE_FILE_NONE)
 		return;
+	/* An archive's entry: the archive stays open for the next one, opened
+	 * by the next call (the message just handed out keeps its path). */
+	if (src->ar && src->ar_entries && !src->ar_failed) {
+		src->kind = SOURCE_FILE_ENTRY_END;
+		return;
+	}
 	if (src->ar) {
 		archive_read_free(src->ar); /* does not close the descriptor */
 		src->ar = NULL;
+		src->ar_entries = false;
+		src->ar_pending = NULL;
 		if (src->raw_size > 0 && (uint64_t)src->raw_size > src->raw_read)
 			src->done += (uint64_t)src->raw_size - src->raw_read;
 	}
@@ -165,42 +176,143 @@ static void close_file(vigil_source *src)
 	src->kind = SOURCE_FILE_NONE;
 }
 
-/* Whether a regular file starts like a compressed stream libarchive reads:
- * gzip, bzip2, xz, zstd, lzip, lz4. Read with pread(), so the file's
- * position stays at its start. */
-static bool compressed(int fd)
+/* Whether a regular file is one libarchive reads for us: a compressed
+ * stream (gzip, bzip2, xz, zstd, lzip, lz4) or an archive of files (zip,
+ * tar, 7z, rar). Read with pread(), so the file's position stays put. */
+static bool packed(int fd)
 {
-	unsigned char m[6];
+	unsigned char m[263];
 	ssize_t n = pread(fd, m, sizeof(m), 0);
 	if (n < 4)
 		return false;
 	return (m[0] == 0x1f && m[1] == 0x8b) ||
 		(m[0] == 'B' && m[1] == 'Z' && m[2] == 'h') ||
-		(n == 6 && memcmp(m, "\xfd" "7zXZ\0", 6) == 0) ||
+		(n >= 6 && memcmp(m, "\xfd" "7zXZ\0", 6) == 0) ||
 		memcmp(m, "\x28\xb5\x2f\xfd", 4) == 0 || memcmp(m, "LZIP", 4) == 0 ||
-		memcmp(m, "\x04\x22\x4d\x18", 4) == 0;
+		memcmp(m, "\x04\x22\x4d\x18", 4) == 0 ||
+		memcmp(m, "PK\x03\x04", 4) == 0 ||
+		(n >= 6 && memcmp(m, "7z\xbc\xaf\x27\x1c", 6) == 0) ||
+		(n >= 6 && memcmp(m, "Rar!\x1a\x07", 6) == 0) ||
+		(n >= 262 && memcmp(m + 257, "ustar", 5) == 0);
 }
 
-/* Puts libarchive between the file and the buffer. */
-static int open_compressed(vigil_source *src, int fd, const char *path, int64_t size)
+/* Puts libarchive between the file and the buffer: a single stream
+ * (format "raw") is read as the file itself, an archive entry by entry. */
+static int open_packed(vigil_source *src, int fd, const char *path, int64_t size)
 {
 	struct archive *ar = archive_read_new();
 	if (!ar)
 		return source__fail(src, VIGIL_ENOMEM, "%s: out of memory", path);
 	struct archive_entry *entry;
 	if (archive_read_support_filter_all(ar) != ARCHIVE_OK ||
+		archive_read_support_format_all(ar) != ARCHIVE_OK ||
 		archive_read_support_format_raw(ar) != ARCHIVE_OK ||
-		archive_read_open_fd(ar, fd, 1 << 16) != ARCHIVE_OK ||
-		archive_read_next_header(ar, &entry) != ARCHIVE_OK) {
-		int rc = source__fail(src, VIGIL_EIO, "%s: compressed file cannot be read: %s", path,
-			archive_error_string(ar) ? archive_error_string(ar) : "unknown error");
+		archive_read_open_fd(ar, fd, 1 << 16) != ARCHIVE_OK) {
+		int rc = source__fail(src, VIGIL_EIO, "%s: compressed file or archive cannot be read: %s",
+			path, archive_error_string(ar) ? archive_error_string(ar) : "unknown error");
+		archive_read_free(ar);
+		return rc;
+	}
+	/* ARCHIVE_RETRY: a damaged first header of an archive libarchive
+	 * recognised, skipped as the later ones are. */
+	int first = archive_read_next_header(ar, &entry);
+	if (first < ARCHIVE_WARN && first != ARCHIVE_RETRY) {
+		int rc = source__fail(src, VIGIL_EIO, "%s: compressed file or archive cannot be read: %s",
+			path, archive_error_string(ar) ? archive_error_string(ar) : "unknown error");
 		archive_read_free(ar);
 		return rc;
 	}
 	src->ar = ar;
 	src->raw_size = size;
 	src->raw_read = 0;
+	src->ar_failed = false;
+	src->ar_damaged = src->ar_report = first == ARCHIVE_RETRY;
+	src->ar_entries = first == ARCHIVE_RETRY || archive_format(ar) != ARCHIVE_FORMAT_RAW;
+	if (src->ar_entries) {
+		char *p = strdup(path);
+		if (!p) {
+			archive_read_free(ar);
+			src->ar = NULL;
+			return source__fail(src, VIGIL_ENOMEM, "%s: out of memory", path);
+		}
+		free(src->ar_path);
+		src->ar_path = p;
+		src->ar_pending = first == ARCHIVE_RETRY ? NULL : entry;
+		src->kind = SOURCE_FILE_ENTRY_END; /* the first entry opens on the first call */
+	}
 	return 0;
+}
+
+/* Opens the archive's next regular file as the current file. Returns 0,
+ * 1 when there is none left (the archive is closed), or an error (the
+ * archive is given up). */
+static int next_entry(vigil_source *src)
+{
+	/* Damaged headers are skipped while libarchive moves on through the
+	 * file; retries that read nothing more end the archive. */
+	int stuck = 0;
+	la_int64_t at = archive_filter_bytes(src->ar, 0); /* where the format reader stands */
+	for (;;) {
+		if (src->ar_report) {
+			/* The first damaged header is an error the caller sees (once);
+			 * the entries after it are still read. */
+			src->ar_report = false;
+			return source__fail(src, VIGIL_EIO, "%s: damaged archive: %s", src->ar_path,
+				archive_error_string(src->ar) ? archive_error_string(src->ar)
+							       : "a header is damaged");
+		}
+		struct archive_entry *e = src->ar_pending;
+		src->ar_pending = NULL;
+		if (!e) {
+			int r = archive_read_next_header(src->ar, &e);
+			if (r == ARCHIVE_EOF) {
+				src->ar_entries = false;
+				close_file(src);
+				return 1;
+			}
+			la_int64_t now = archive_filter_bytes(src->ar, 0);
+			stuck = now == at ? stuck + 1 : 0;
+			at = now;
+			if (r == ARCHIVE_RETRY && stuck < 16) {
+				src->ar_report = !src->ar_damaged;
+				src->ar_damaged = true;
+				continue;
+			}
+			if (r < ARCHIVE_WARN || r == ARCHIVE_RETRY) {
+				int rc = source__fail(src, VIGIL_EIO, "%s: damaged archive: %s", src->ar_path,
+					archive_error_string(src->ar) ? archive_error_string(src->ar)
+								       : "unknown error");
+				src->ar_failed = true;
+				close_file(src);
+				return rc;
+			}
+		}
+		if (archive_entry_filetype(e) != AE_IFREG)
+			continue; /* directories, links, devices */
+		const char *name = archive_entry_pathname(e);
+		if (!name)
+			name = "?";
+		size_t need = strlen(src->ar_path) + 2 + strlen(name) + 1;
+		if (need > src->path_cap) {
+			char *p = realloc(src->path, need);
+			if (!p) {
+				src->ar_failed = true;
+				close_file(src);
+				return source__fail(src, VIGIL_ENOMEM, "%s: out of memory", src->ar_path);
+			}
+			src->path = p;
+			src->path_cap = need;
+		}
+		snprintf(src->path, need, "%s!/%s", src->ar_path, name);
+		src->sniff = true; /* like a file found in a tree: mail or skipped */
+		src->eof = false;
+		src->kind = SOURCE_FILE_NEW;
+		src->file_read = 0;
+		src->len = 0;
+		src->buf_off = 0;
+		src->mbox = (source_mbox){.from = SOURCE_NONE, .nul_at = SOURCE_NONE};
+		return 0;
+	}
 }
 
 int source__begin_file(vigil_source *src, int fd, const char *path, int64_t size, bool sniff,
@@ -237,9 +349,9 @@ int source__begin_file(vigil_source *src, int fd, const char *path, int64_t size
 	src->len = 0;
 	src->buf_off = 0;
 	src->mbox = (source_mbox){.from = SOURCE_NONE, .nul_at = SOURCE_NONE};
-	if (size > 0 && compressed(fd)) {
+	if (size > 0 && packed(fd)) {
 		src->file_size = -1; /* the decompressed size is not known */
-		int rc = open_compressed(src, fd, path, size);
+		int rc = open_packed(src, fd, path, size);
 		if (rc) {
 			if (owned)
 				close(fd);
@@ -452,6 +564,11 @@ int vigil_source_next(vigil_source *src, vigil_raw_message *out)
 			if (rc <= 0)
 				return rc;
 			break;
+		case SOURCE_FILE_ENTRY_END:
+			rc = next_entry(src);
+			if (rc < 0)
+				return rc;
+			break;
 		case SOURCE_FILE_NONE:
 			if (!src->tree)
 				return VIGIL_EDONE;
@@ -482,6 +599,7 @@ void vigil_source_free(vigil_source *src)
 		return;
 	if (src->ar)
 		archive_read_free(src->ar);
+	free(src->ar_path);
 	if (src->fd >= 0 && src->fd_owned)
 		close(src->fd);
 	source__tree_free(src->tree);

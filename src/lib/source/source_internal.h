@@ -36,6 +36,7 @@ typedef enum source_kind {
 	SOURCE_FILE_NONE = 0, /* no file open */
 	SOURCE_FILE_NEW,      /* open, content not looked at yet */
 	SOURCE_FILE_MBOX,     /* an mbox being split */
+	SOURCE_FILE_ENTRY_END, /* an archive's entry is done: the next call opens the next */
 } source_kind;
 
 /* Where the mbox splitter stands, as indices into the read buffer. */
@@ -66,6 +67,15 @@ struct vigil_source {
 	struct archive *ar;  /* NULL for a plain file */
 	int64_t raw_size;    /* the compressed file's size */
 	uint64_t raw_read;   /* compressed bytes consumed so far */
+	/* An archive of files (tar, zip, 7z, rar; compressed or not): each
+	 * regular entry is read as a file found in a tree, its path
+	 * "ARCHIVE!/ENTRY". */
+	bool ar_entries;
+	bool ar_failed;      /* a read error: the rest of the archive is given up */
+	bool ar_damaged;     /* a damaged header was skipped; reported once */
+	bool ar_report;      /* ... and that report is still to be made */
+	struct archive_entry *ar_pending; /* the first header, read at open */
+	char *ar_path;       /* the archive's own path */
 
 	/* The read buffer, which also holds the current message: messages are
 	 * handed out in place, never copied. One byte past `cap - 1` is always

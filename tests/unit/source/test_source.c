@@ -757,6 +757,90 @@ static void tree_reads_compressed_mail_and_skips_the_rest(void **state)
 	run_free(&r);
 }
 
+/* Writes an archive (libarchive format `format`: "pax", "zip"; filter
+ * "none", "gzip", ...) of the NULL-terminated name/content pairs; a name
+ * ending in '/' is a directory. */
+static void write_archive(const char *rel, const char *format, const char *filter,
+	const char *const *files)
+{
+	struct archive *a = archive_write_new();
+	assert_non_null(a);
+	assert_int_equal(archive_write_set_format_by_name(a, format), ARCHIVE_OK);
+	if (strcmp(filter, "none") != 0)
+		assert_int_equal(archive_write_add_filter_by_name(a, filter), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_filename(a, at(rel)), ARCHIVE_OK);
+	for (size_t i = 0; files[i]; i += 2) {
+		struct archive_entry *e = archive_entry_new();
+		size_t len = strlen(files[i + 1]);
+		archive_entry_set_pathname(e, files[i]);
+		bool dir = files[i][strlen(files[i]) - 1] == '/';
+		archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
+		archive_entry_set_perm(e, dir ? 0755 : 0644);
+		archive_entry_set_size(e, dir ? 0 : (la_int64_t)len);
+		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+		if (!dir)
+			assert_int_equal(archive_write_data(a, files[i + 1], len), (la_ssize_t)len);
+		archive_entry_free(e);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+}
+
+/* A tar (compressed or not) or zip of mail is read entry by entry, as a
+ * tree: each regular file by its content, its path ARCHIVE!/ENTRY, offsets
+ * within the entry; what is not mail is skipped. */
+static void archives_are_read_entry_by_entry(void **state)
+{
+	const char *mbox = "From a Mon Jan  4 08:06:32 2021\nSubject: a1\n\n\n"
+			   "From a Mon Jan  4 08:06:33 2021\nSubject: a2\n\n\n";
+	const char *const files[] = {"Maildir/", "", "Maildir/cur/1:2,S", "Subject: md\n\n",
+		"notes.txt", "Minutes of the meeting.\n", "inbox.mbox", mbox, NULL};
+	write_archive("backup.tar.gz", "pax", "gzip", files);
+	write_archive("backup.zip", "zip", "none", files);
+	static const char *const names[] = {"backup.tar.gz", "backup.zip"};
+	for (size_t i = 0; i < 2; i++) {
+		run r;
+		read_all(names[i], 0, &r);
+		char p1[64], p2[64];
+		snprintf(p1, sizeof(p1), "%s!/Maildir/cur/1:2,S", names[i]);
+		snprintf(p2, sizeof(p2), "%s!/inbox.mbox", names[i]);
+		assert_int_equal(r.count, 3);
+		assert_message(&r.items[0], p1, -1, "Subject: md\n\n");
+		assert_message(&r.items[1], p2, 0, "Subject: a1\n\n");
+		assert_message(&r.items[2], p2, offset_of(mbox, "From a Mon Jan  4 08:06:33"),
+			"Subject: a2\n\n");
+		run_free(&r);
+	}
+}
+
+/* A damaged archive gives what it held before the damage, an error naming
+ * it, and the walk goes on with the next file. */
+static void damaged_archive_is_reported_and_the_walk_goes_on(void **state)
+{
+	make_dir("da");
+	const char *const files[] = {"one.eml", "Subject: before\n\n", "two.eml",
+		"Subject: after the damage\n\n", NULL};
+	write_archive("da/a.tar", "pax", "none", files);
+	/* Keep the first entry whole (its header and data: 3 blocks of 512
+	 * bytes with the pax header) and replace the rest with garbage. */
+	FILE *f = fopen(at("da/a.tar"), "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 3 * 512, SEEK_SET), 0);
+	char junk[1024];
+	memset(junk, 'x', sizeof(junk));
+	assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	assert_int_equal(fclose(f), 0);
+	write_text("da/b.eml", "Subject: next file\n\n");
+	run r;
+	read_all("da", 0, &r);
+	assert_int_equal(r.count, 3);
+	assert_message(&r.items[0], "da/a.tar!/one.eml", -1, "Subject: before\n\n");
+	assert_int_equal(r.items[1].rc, VIGIL_EIO);
+	assert_non_null(strstr(r.items[1].err, "da/a.tar"));
+	assert_message(&r.items[2], "da/b.eml", -1, "Subject: next file\n\n");
+	run_free(&r);
+}
+
 static void open_rejects_null_arguments(void **state)
 {
 	vigil_source *src = (vigil_source *)1;
@@ -892,6 +976,8 @@ int main(void)
 		T(open_missing_path_fails_with_detail_on_handle),
 		T(compressed_files_read_as_plain_ones),
 		T(tree_reads_compressed_mail_and_skips_the_rest),
+		T(archives_are_read_entry_by_entry),
+		T(damaged_archive_is_reported_and_the_walk_goes_on),
 		cmocka_unit_test(open_rejects_null_arguments),
 		cmocka_unit_test(stdin_single_message),
 		cmocka_unit_test(stdin_mbox_is_split),
