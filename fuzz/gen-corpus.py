@@ -6,10 +6,13 @@
 
 import bz2
 import gzip
+import io
 import lzma
 import os
 import random
 import sys
+import tarfile
+import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Every seed stays small: the corpus is committed and replayed in each test run.
@@ -368,6 +371,37 @@ SOURCE.update({
 	"xz.eml.xz": lzma.compress(SOURCE["eml-not-mbox.eml"]),
 	"gzip-cut-short.mbox.gz": gzip.compress(_QUOTED * 20, mtime=0)[:60],
 	"gzip-not-mail.gz": gzip.compress(b"plain words, no headers\n" * 10, mtime=0),
+})
+
+
+def _tar(files):
+	out = io.BytesIO()
+	with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as t:
+		for name, data in files:
+			info = tarfile.TarInfo(name)
+			info.size, info.mtime = len(data), 0
+			t.addfile(info, io.BytesIO(data))
+	return out.getvalue()
+
+
+def _zip(files):
+	out = io.BytesIO()
+	with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+		for name, data in files:
+			z.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+	return out.getvalue()
+
+
+# Archives are read entry by entry: a Maildir in a tar, an mbox in a zip, a
+# tar whose second header is damaged.
+_ENTRIES = [("Maildir/cur/1:2,S", b"Subject: in a tar\n\nx\n"), ("inbox.mbox", _QUOTED),
+	    ("notes.txt", b"not mail\n")]
+_DAMAGED = bytearray(_tar(_ENTRIES))
+_DAMAGED[1024:1536] = b"x" * 512
+SOURCE.update({
+	"maildir-and-mbox.tar": _tar(_ENTRIES),
+	"mbox.zip": _zip(_ENTRIES),
+	"damaged-header.tar": bytes(_DAMAGED),
 })
 
 
