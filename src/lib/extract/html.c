@@ -1249,6 +1249,28 @@ static size_t utf8_floor(const char *s, size_t n)
 	return n;
 }
 
+/* depth_guard() on the HTML about to be parsed: when it drops tags, the
+ * message is marked partial and *html, *len point to the guarded copy in
+ * *guarded (the caller frees it after the parse). */
+static int guard_html(vigil_message *msg, const char **html, size_t *len, char **guarded)
+{
+	size_t glen = 0;
+	int rc = depth_guard(*html, *len, guarded, &glen);
+	if (rc || !*guarded)
+		return rc;
+	if ((rc = message__partial(msg,
+		     "HTML nested deeper than %d elements or flooded with stray end "
+		     "tags: tags dropped before parsing",
+		     VIGIL_MAX_HTML_DEPTH))) {
+		free(*guarded);
+		*guarded = NULL;
+		return rc;
+	}
+	*html = *guarded;
+	*len = glen;
+	return 0;
+}
+
 /* The inside of a conditional comment, parsed as a document of its own
  * and walked under its place's hiding, with the outer document's <style>
  * rules and base. gumbo allocates with malloc here: the scanner's scratch
@@ -1256,21 +1278,9 @@ static size_t utf8_floor(const char *s, size_t n)
 static int walk_conditional(walk *w, const char *html, size_t len, unsigned hidden)
 {
 	char *guarded = NULL;
-	size_t glen = 0;
-	int rc = depth_guard(html, len, &guarded, &glen);
+	int rc = guard_html(w->msg, &html, &len, &guarded);
 	if (rc)
 		return rc;
-	if (guarded) {
-		if ((rc = message__partial(w->msg,
-			     "HTML nested deeper than %d elements or flooded with stray end "
-			     "tags: tags dropped before parsing",
-			     VIGIL_MAX_HTML_DEPTH))) {
-			free(guarded);
-			return rc;
-		}
-		html = guarded;
-		len = glen;
-	}
 	GumboOptions opts = kGumboDefaultOptions;
 	opts.max_errors = 0;
 	GumboOutput *out = gumbo_parse_with_options(&opts, html, len);
@@ -1297,20 +1307,8 @@ int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_
 		len = utf8_floor(html, VIGIL_MAX_HTML_BYTES);
 	}
 	char *guarded = NULL;
-	size_t glen = 0;
-	if ((rc = depth_guard(html, len, &guarded, &glen)))
+	if ((rc = guard_html(msg, &html, &len, &guarded)))
 		return rc;
-	if (guarded) {
-		if ((rc = message__partial(msg,
-			     "HTML nested deeper than %d elements or flooded with stray end "
-			     "tags: tags dropped before parsing",
-			     VIGIL_MAX_HTML_DEPTH))) {
-			free(guarded);
-			return rc;
-		}
-		html = guarded;
-		len = glen;
-	}
 
 	GumboOptions opts = kGumboDefaultOptions;
 	opts.max_errors = 0; /* we never read parse errors: don't keep them */

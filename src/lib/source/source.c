@@ -243,6 +243,18 @@ static int open_packed(vigil_source *src, int fd, const char *path, int64_t size
 	return 0;
 }
 
+/* The state of a file about to be read from its first byte. */
+static void reset_file(vigil_source *src, bool sniff)
+{
+	src->sniff = sniff;
+	src->eof = false;
+	src->kind = SOURCE_FILE_NEW;
+	src->file_read = 0;
+	src->len = 0;
+	src->buf_off = 0;
+	src->mbox = (source_mbox){.from = SOURCE_NONE, .nul_at = SOURCE_NONE};
+}
+
 /* Opens the archive's next regular file as the current file. Returns 0,
  * 1 when there is none left (the archive is closed), or an error (the
  * archive is given up). */
@@ -304,13 +316,7 @@ static int next_entry(vigil_source *src)
 			src->path_cap = need;
 		}
 		snprintf(src->path, need, "%s!/%s", src->ar_path, name);
-		src->sniff = true; /* like a file found in a tree: mail or skipped */
-		src->eof = false;
-		src->kind = SOURCE_FILE_NEW;
-		src->file_read = 0;
-		src->len = 0;
-		src->buf_off = 0;
-		src->mbox = (source_mbox){.from = SOURCE_NONE, .nul_at = SOURCE_NONE};
+		reset_file(src, true); /* like a file found in a tree: mail or skipped */
 		return 0;
 	}
 }
@@ -341,14 +347,8 @@ int source__begin_file(vigil_source *src, int fd, const char *path, int64_t size
 	}
 	src->fd = fd;
 	src->fd_owned = owned;
-	src->sniff = sniff;
-	src->eof = false;
-	src->kind = SOURCE_FILE_NEW;
 	src->file_size = size;
-	src->file_read = 0;
-	src->len = 0;
-	src->buf_off = 0;
-	src->mbox = (source_mbox){.from = SOURCE_NONE, .nul_at = SOURCE_NONE};
+	reset_file(src, sniff);
 	if (size > 0 && packed(fd)) {
 		src->file_size = -1; /* the decompressed size is not known */
 		int rc = open_packed(src, fd, path, size);
