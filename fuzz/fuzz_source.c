@@ -88,6 +88,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 				vigil_strerror(rc));
 			abort();
 		}
+		vigil_source_free(src); /* the handle is the caller's even then */
 		return 0;
 	}
 	/* Each message takes at least one byte of input (an empty file may
