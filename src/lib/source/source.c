@@ -179,10 +179,18 @@ static void close_file(vigil_source *src)
 /* Whether a regular file is one libarchive reads for us: a compressed
  * stream (gzip, bzip2, xz, zstd, lzip, lz4) or an archive of files (zip,
  * tar, 7z, rar). Read with pread(), so the file's position stays put. */
+static bool packed_bytes(const unsigned char *m, size_t n);
+
 static bool packed(int fd)
 {
 	unsigned char m[263];
 	ssize_t n = pread(fd, m, sizeof(m), 0);
+	return n > 0 && packed_bytes(m, (size_t)n);
+}
+
+/* The magic bytes behind packed(). */
+static bool packed_bytes(const unsigned char *m, size_t n)
+{
 	if (n < 4)
 		return false;
 	return (m[0] == 0x1f && m[1] == 0x8b) ||
@@ -196,10 +204,62 @@ static bool packed(int fd)
 		(n >= 262 && memcmp(m + 257, "ustar", 5) == 0);
 }
 
+/* Reads a stream's first bytes (as many as a tar header needs, fewer at
+ * its end) into src->peek. */
+static int peek(vigil_source *src)
+{
+	src->peek_eof = false;
+	while (src->peek_len < sizeof(src->peek)) {
+		ssize_t n = read(src->fd, src->peek + src->peek_len, sizeof(src->peek) - src->peek_len);
+		if (n > 0) {
+			src->peek_len += (size_t)n;
+		} else if (n == 0) {
+			src->peek_eof = true;
+			break;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			wait_readable(src->fd);
+		} else if (errno != EINTR) {
+			return source__fail_errno(src, errno, src->path);
+		}
+	}
+	return 0;
+}
+
+#define SOURCE_PEEK_CHUNK ((size_t)1 << 16)
+
+/* libarchive's reader for a stream whose first bytes were peeked at: those,
+ * then the descriptor. */
+static la_ssize_t peeked_read(struct archive *ar, void *ud, const void **buf)
+{
+	vigil_source *src = ud;
+	if (src->peek_off < src->peek_len) {
+		*buf = src->peek + src->peek_off;
+		size_t n = src->peek_len - src->peek_off;
+		src->peek_off = src->peek_len;
+		return (la_ssize_t)n;
+	}
+	for (;;) {
+		ssize_t n = read(src->fd, src->chunk, SOURCE_PEEK_CHUNK);
+		if (n >= 0) {
+			*buf = src->chunk;
+			return n;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			wait_readable(src->fd);
+		else if (errno != EINTR) {
+			archive_set_error(ar, errno, "read error");
+			return -1;
+		}
+	}
+}
+
 /* Puts libarchive between the file and the buffer: a single stream
- * (format "raw") is read as the file itself, an archive entry by entry. */
+ * (format "raw") is read as the file itself, an archive entry by entry.
+ * A stream that was peeked at (peek_len > 0) is read through the peek. */
 static int open_packed(vigil_source *src, int fd, const char *path, int64_t size)
 {
+	if (src->peek_len && !src->chunk && !(src->chunk = malloc(SOURCE_PEEK_CHUNK)))
+		return source__fail(src, VIGIL_ENOMEM, "%s: out of memory", path);
 	struct archive *ar = archive_read_new();
 	if (!ar)
 		return source__fail(src, VIGIL_ENOMEM, "%s: out of memory", path);
@@ -207,7 +267,8 @@ static int open_packed(vigil_source *src, int fd, const char *path, int64_t size
 	if (archive_read_support_filter_all(ar) != ARCHIVE_OK ||
 		archive_read_support_format_all(ar) != ARCHIVE_OK ||
 		archive_read_support_format_raw(ar) != ARCHIVE_OK ||
-		archive_read_open_fd(ar, fd, 1 << 16) != ARCHIVE_OK) {
+		(src->peek_len ? archive_read_open(ar, src, NULL, peeked_read, NULL)
+			       : archive_read_open_fd(ar, fd, 1 << 16)) != ARCHIVE_OK) {
 		int rc = source__fail(src, VIGIL_EIO, "%s: compressed file or archive cannot be read: %s",
 			path, archive_error_string(ar) ? archive_error_string(ar) : "unknown error");
 		archive_read_free(ar);
@@ -349,7 +410,25 @@ int source__begin_file(vigil_source *src, int fd, const char *path, int64_t size
 	src->fd_owned = owned;
 	src->file_size = size;
 	reset_file(src, sniff);
-	if (size > 0 && packed(fd)) {
+	src->peek_len = src->peek_off = 0;
+	bool is_packed = size > 0 && packed(fd);
+	if (size < 0) {
+		/* A pipe: read its first bytes to tell; what is not packed goes
+		 * to the buffer as if read there. */
+		int rc = peek(src);
+		if (rc)
+			return rc;
+		is_packed = packed_bytes(src->peek, src->peek_len);
+		if (!is_packed) {
+			memcpy(src->buf, src->peek, src->peek_len);
+			src->len = src->peek_len;
+			src->file_read = src->peek_len;
+			src->done += src->peek_len;
+			src->eof = src->peek_eof;
+			src->peek_len = 0;
+		}
+	}
+	if (is_packed) {
 		src->file_size = -1; /* the decompressed size is not known */
 		int rc = open_packed(src, fd, path, size);
 		if (rc) {
@@ -358,7 +437,8 @@ int source__begin_file(vigil_source *src, int fd, const char *path, int64_t size
 			src->fd = -1;
 			src->kind = SOURCE_FILE_NONE;
 			/* Its bytes count as consumed, so progress reaches the total. */
-			src->done += (uint64_t)size;
+			if (size > 0)
+				src->done += (uint64_t)size;
 			return rc;
 		}
 	}
@@ -600,6 +680,7 @@ void vigil_source_free(vigil_source *src)
 	if (src->ar)
 		archive_read_free(src->ar);
 	free(src->ar_path);
+	free(src->chunk);
 	if (src->fd >= 0 && src->fd_owned)
 		close(src->fd);
 	source__tree_free(src->tree);

@@ -76,6 +76,12 @@ struct vigil_source {
 	bool ar_report;      /* ... and that report is still to be made */
 	struct archive_entry *ar_pending; /* the first header, read at open */
 	char *ar_path;       /* the archive's own path */
+	/* A stream that cannot be read twice (standard input): its first bytes,
+	 * read to tell what it is, then handed to libarchive or the buffer. */
+	unsigned char peek[512];
+	size_t peek_len, peek_off;
+	bool peek_eof;       /* the stream ended within the peek */
+	unsigned char *chunk; /* libarchive's read buffer for such a stream */
 
 	/* The read buffer, which also holds the current message: messages are
 	 * handed out in place, never copied. One byte past `cap - 1` is always

@@ -938,6 +938,55 @@ static void stdin_streams_large_mbox_across_short_reads(void **state)
 
 /* ---- unquoting -------------------------------------------------------- */
 
+/* Standard input cannot be read twice: its first bytes tell what it is,
+ * then go to libarchive (compressed, an archive) or on as plain mail; short
+ * reads in those first bytes change nothing. */
+static void stdin_compressed_and_archives(void **state)
+{
+	const char *mbox = "From a Mon Jan  4 08:06:32 2021\nSubject: s1\n\n\n"
+			   "From a Mon Jan  4 08:06:33 2021\nSubject: s2\n\n\n";
+	size_t zlen = write_compressed("stdin.mbox.gz", "gzip", mbox, strlen(mbox));
+	char *z = malloc(zlen);
+	assert_non_null(z);
+	FILE *f = fopen(at("stdin.mbox.gz"), "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(z, 1, zlen, f), zlen);
+	fclose(f);
+	run r;
+	feed_stdin(z, zlen, 7);
+	read_all("-", 0, &r);
+	restore_stdin();
+	assert_int_equal(r.count, 2);
+	assert_message(&r.items[0], "-", 0, "Subject: s1\n\n");
+	assert_message(&r.items[1], "-", offset_of(mbox, "From a Mon Jan  4 08:06:33"),
+		"Subject: s2\n\n");
+	run_free(&r);
+	free(z);
+
+	const char *const files[] = {"box/cur/1", "Subject: in a tar\n\n", NULL};
+	write_archive("stdin.tar", "pax", "none", files);
+	f = fopen(at("stdin.tar"), "rb");
+	assert_non_null(f);
+	char tar[8192];
+	size_t tlen = fread(tar, 1, sizeof(tar), f);
+	fclose(f);
+	assert_true(tlen > 512 && tlen < sizeof(tar));
+	feed_stdin(tar, tlen, 100);
+	read_all("-", 0, &r);
+	restore_stdin();
+	assert_int_equal(r.count, 1);
+	assert_message(&r.items[0], "-!/box/cur/1", -1, "Subject: in a tar\n\n");
+	run_free(&r);
+
+	/* Plain mail shorter than the peek, in pieces, is unchanged. */
+	feed_stdin("Subject: short\n\nx\n", 18, 3);
+	read_all("-", 0, &r);
+	restore_stdin();
+	assert_int_equal(r.count, 1);
+	assert_message(&r.items[0], "-", -1, "Subject: short\n\nx\n");
+	run_free(&r);
+}
+
 static void unquote_drops_one_gt_only_at_line_start(void **state)
 {
 	char s[] = ">From a\nx>From b\n>>From c\n>From";
@@ -982,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(stdin_single_message),
 		cmocka_unit_test(stdin_mbox_is_split),
 		cmocka_unit_test(stdin_streams_large_mbox_across_short_reads),
+		T(stdin_compressed_and_archives),
 		cmocka_unit_test(unquote_drops_one_gt_only_at_line_start),
 #undef T
 	};
