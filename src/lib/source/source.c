@@ -90,6 +90,21 @@ static void wait_readable(int fd)
 		;
 }
 
+/* read(), waiting out EAGAIN and retrying EINTR: bytes read (0 at the end)
+ * or -1 with errno set. */
+static ssize_t read_some(int fd, void *buf, size_t n)
+{
+	for (;;) {
+		ssize_t got = read(fd, buf, n);
+		if (got >= 0)
+			return got;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			wait_readable(fd);
+		else if (errno != EINTR)
+			return -1;
+	}
+}
+
 int source__read(vigil_source *src, size_t keep, size_t *shift)
 {
 	*shift = 0;
@@ -129,15 +144,9 @@ int source__read(vigil_source *src, size_t keep, size_t *shift)
 		}
 		return 0;
 	}
-	for (;;) {
-		n = read(src->fd, src->buf + src->len, src->cap - 1 - src->len);
-		if (n >= 0)
-			break;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			wait_readable(src->fd);
-		else if (errno != EINTR)
-			return source__fail_errno(src, errno, src->path);
-	}
+	n = read_some(src->fd, src->buf + src->len, src->cap - 1 - src->len);
+	if (n < 0)
+		return source__fail_errno(src, errno, src->path);
 	if (n == 0)
 		src->eof = true;
 	src->len += (size_t)n;
@@ -210,17 +219,15 @@ static int peek(vigil_source *src)
 {
 	src->peek_eof = false;
 	while (src->peek_len < sizeof(src->peek)) {
-		ssize_t n = read(src->fd, src->peek + src->peek_len, sizeof(src->peek) - src->peek_len);
-		if (n > 0) {
-			src->peek_len += (size_t)n;
-		} else if (n == 0) {
+		ssize_t n = read_some(src->fd, src->peek + src->peek_len,
+			sizeof(src->peek) - src->peek_len);
+		if (n < 0)
+			return source__fail_errno(src, errno, src->path);
+		if (n == 0) {
 			src->peek_eof = true;
 			break;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			wait_readable(src->fd);
-		} else if (errno != EINTR) {
-			return source__fail_errno(src, errno, src->path);
 		}
+		src->peek_len += (size_t)n;
 	}
 	return 0;
 }
@@ -238,19 +245,11 @@ static la_ssize_t peeked_read(struct archive *ar, void *ud, const void **buf)
 		src->peek_off = src->peek_len;
 		return (la_ssize_t)n;
 	}
-	for (;;) {
-		ssize_t n = read(src->fd, src->chunk, SOURCE_PEEK_CHUNK);
-		if (n >= 0) {
-			*buf = src->chunk;
-			return n;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			wait_readable(src->fd);
-		else if (errno != EINTR) {
-			archive_set_error(ar, errno, "read error");
-			return -1;
-		}
-	}
+	ssize_t n = read_some(src->fd, src->chunk, SOURCE_PEEK_CHUNK);
+	if (n < 0)
+		archive_set_error(ar, errno, "read error");
+	*buf = src->chunk;
+	return n;
 }
 
 /* Puts libarchive between the file and the buffer: a single stream
