@@ -45,21 +45,6 @@ bool tracker__is_image(const vigil_url *u)
 	return false;
 }
 
-bool tracker__is_fetched(const vigil_url *u)
-{
-	if (tracker__is_image(u))
-		return true;
-	if (u->origin != VIGIL_URL_HTML || !u->element || !u->attribute)
-		return false;
-	const char *e = u->element, *at = u->attribute;
-	if (eq(e, "link"))
-		return eq(at, "href");
-	if (eq(e, "object"))
-		return eq(at, "data");
-	return eq(at, "src") && (eq(e, "iframe") || eq(e, "frame") || eq(e, "embed") ||
-		eq(e, "script") || eq(e, "audio") || eq(e, "video") || eq(e, "track"));
-}
-
 bool tracker__is_boxed(const vigil_url *u)
 {
 	if (tracker__is_image(u))
@@ -71,6 +56,19 @@ bool tracker__is_boxed(const vigil_url *u)
 		return eq(at, "data");
 	return eq(at, "src") && (eq(e, "iframe") || eq(e, "frame") || eq(e, "embed") ||
 		eq(e, "video"));
+}
+
+/* The boxes above, and what loads without taking room. */
+bool tracker__is_fetched(const vigil_url *u)
+{
+	if (tracker__is_boxed(u))
+		return true;
+	if (u->origin != VIGIL_URL_HTML || !u->element || !u->attribute)
+		return false;
+	const char *e = u->element, *at = u->attribute;
+	if (eq(e, "link"))
+		return eq(at, "href");
+	return eq(at, "src") && (eq(e, "script") || eq(e, "audio") || eq(e, "track"));
 }
 
 bool tracker__is_link(const vigil_url *u)
