@@ -1069,35 +1069,12 @@ typedef struct link_tally {
  * top-level domain is not a public suffix ("intranet.parliament.example",
  * "portal.corp"): an organisation's own names often are not. Kept only when
  * it is one of the organisation's or protected domains, so words such as
- * "file.final" stay words. One token; "user@" and what follows the host
- * are dropped. NULL otherwise. */
+ * "file.final" stay words. NULL otherwise. */
 static const char *trusted_text_host(const imp_scan *s, const char *text)
 {
-	if (!text)
-		return NULL;
-	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r' || *text == '<' ||
-		*text == '(' || *text == '[' || *text == '"' || *text == '\'')
-		text++;
-	size_t n = strcspn(text, " \t\r\n/?#:>)]\"'");
-	const char *at = memchr(text, '@', n);
-	if (at) {
-		n -= (size_t)(at + 1 - text);
-		text = at + 1;
-	}
-	while (n && (text[n - 1] == '.' || text[n - 1] == ',' || text[n - 1] == ';'))
-		n--;
-	if (n < 3 || n > 253 || !memchr(text, '.', n) || text[strcspn(text, " \t\r\n")] != '\0')
-		return NULL; /* a sentence: extraction's rules apply */
-	char *host = vigil_arena_strndup(s->msg->arena, text, n);
+	const char *host = text ? url__host_in_text_any_tld(s->msg->arena, text) : NULL;
 	if (!host)
 		return NULL;
-	for (char *c = host; *c; c++) {
-		unsigned char ch = (unsigned char)*c;
-		if (ch >= 'A' && ch <= 'Z')
-			*c = (char)(ch + 32);
-		else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'))
-			return NULL;
-	}
 	const char *reg = registrable(s->sc, s->psl, host);
 	return reg && trusted(s, reg) ? host : NULL;
 }

@@ -53,6 +53,10 @@ int url__parse(vigil_url *out, vigil_arena *a, const psl_ctx_t *psl, const char 
  * lower case A-label, or NULL when the text does not look like a URL or a
  * host name. */
 const char *url__host_in_text(vigil_arena *a, const char *text);
+/* The same without asking the host's top-level domain to be a public
+ * suffix ("intranet.parliament.example", "portal.corp"): for callers that
+ * then check the host against names they know. */
+const char *url__host_in_text_any_tld(vigil_arena *a, const char *text);
 
 /* ---- bodies (html.c, css.c, text.c) ---------------------------------- */
 

@@ -623,7 +623,7 @@ static bool is_space(unsigned char c)
 }
 
 /* Checks one token of text; returns its host or NULL. */
-static const char *token_host(vigil_arena *a, const char *t, size_t n)
+static const char *token_host(vigil_arena *a, const char *t, size_t n, bool any_tld)
 {
 	static const char lead[] = "<([{\"'";
 	static const char trail[] = ">)]}\"'.,;:!?";
@@ -670,10 +670,10 @@ static const char *token_host(vigil_arena *a, const char *t, size_t n)
 		return h;
 	if (normalise_host(&hp, a, NULL, t, hn) != 0 || !hp.host)
 		return NULL;
-	return names_real_domain(hp.host) ? hp.host : NULL;
+	return any_tld || names_real_domain(hp.host) ? hp.host : NULL;
 }
 
-const char *url__host_in_text(vigil_arena *a, const char *text)
+static const char *host_in_text(vigil_arena *a, const char *text, bool any_tld)
 {
 	if (!text)
 		return NULL;
@@ -692,7 +692,7 @@ const char *url__host_in_text(vigil_arena *a, const char *text)
 			break;
 		}
 	if (one_token)
-		return s < e ? token_host(a, s, (size_t)(e - s)) : NULL;
+		return s < e ? token_host(a, s, (size_t)(e - s), any_tld) : NULL;
 	/* In a sentence ("Log in at www.bank.com"), only a token that is
 	 * unmistakably a URL names a host; "Go to example.com" is left alone. */
 	for (const char *p = s; p < e;) {
@@ -710,13 +710,23 @@ const char *url__host_in_text(vigil_arena *a, const char *text)
 			(tn > 4 && (t[0] | 0x20) == 'w' && (t[1] | 0x20) == 'w' &&
 				(t[2] | 0x20) == 'w' && t[3] == '.');
 		if (url_like) {
-			const char *h = token_host(a, p, (size_t)(q - p));
+			const char *h = token_host(a, p, (size_t)(q - p), any_tld);
 			if (h)
 				return h;
 		}
 		p = q;
 	}
 	return NULL;
+}
+
+const char *url__host_in_text(vigil_arena *a, const char *text)
+{
+	return host_in_text(a, text, false);
+}
+
+const char *url__host_in_text_any_tld(vigil_arena *a, const char *text)
+{
+	return host_in_text(a, text, true);
 }
 
 /* ---- URLs outside messages ------------------------------------------- */
