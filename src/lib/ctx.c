@@ -14,6 +14,7 @@
 #include "vigil_limits.h"
 #include "message.h"
 #include "rules/rules.h"
+#include "util/hash.h"
 #include "scanner.h"
 
 const char *vigil_strerror(int code)
@@ -202,10 +203,7 @@ const char *regdom__lookup(struct regdom_memo **memo, const psl_ctx_t *psl, cons
 		return psl_registrable_domain(psl, domain);
 	if (!*memo && !(*memo = calloc(1, sizeof(**memo))))
 		return psl_registrable_domain(psl, domain);
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)domain[i]) * 16777619u;
-	struct regdom_slot *e = &(*memo)->slot[(h ^ h >> 15) & (REGDOM_SLOTS - 1)];
+	struct regdom_slot *e = &(*memo)->slot[hash__memo(domain, n) & (REGDOM_SLOTS - 1)];
 	if (e->len == n && memcmp(e->key, domain, n) == 0)
 		return e->offset < 0 ? NULL : domain + e->offset;
 	const char *r = psl_registrable_domain(psl, domain);

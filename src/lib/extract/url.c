@@ -14,6 +14,7 @@
 
 #include "extract/extract.h"
 #include "extract/html_internal.h"
+#include "util/hash.h"
 #include "vigil_limits.h"
 
 /* A data: URI is kept only as evidence of its type: the payload is the
@@ -232,10 +233,7 @@ static int normalise_host_memo(host_parts *out, vigil_message *msg, const psl_ct
 	vigil_arena *a = msg->arena;
 	if (!msg->url_hosts && !(msg->url_hosts = vigil_arena_calloc(a, 1, sizeof(*msg->url_hosts))))
 		return VIGIL_ENOMEM;
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)in[i]) * 16777619u;
-	host_memo *e = &msg->url_hosts->slot[(h ^ h >> 16) & (HOST_MEMO - 1)];
+	host_memo *e = &msg->url_hosts->slot[hash__memo(in, n) & (HOST_MEMO - 1)];
 	if (e->in && e->n == n && memcmp(e->in, in, n) == 0) {
 		*out = e->hp;
 		return 0;
