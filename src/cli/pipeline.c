@@ -55,6 +55,7 @@ typedef struct pipeline {
 	bool reader_waiting; /* waiting on `space` */
 	job **slots; /* by seq % max_inflight: taken jobs, until written */
 	uint64_t next_write;
+	bool writing; /* a worker is emitting jobs (flush_ready), lock released */
 	int status; /* worst CLI_* status so far */
 	bool stop;  /* a fatal error: stop reading */
 } pipeline;
@@ -86,8 +87,10 @@ static int render(const pipeline *p, const vigil_message *msg, char **text, size
 	return vigil_message_render(text, len, msg, p->opts->format);
 }
 
-/* The ordered point: called under the lock for each job in input order. */
-static void emit(pipeline *p, job *j)
+/* The ordered point: called for each job in input order, by one thread at a
+ * time (the one holding `writing`), without the lock. Returns the job's
+ * CLI_* status, applied by the caller under the lock. */
+static int emit(pipeline *p, job *j)
 {
 	if (j->rc != 0) {
 		if (!p->opts->quiet) {
@@ -98,43 +101,52 @@ static void emit(pipeline *p, job *j)
 				fprintf(stderr, "vigil: %s: %s\n", j->path,
 					j->error ? j->error : vigil_strerror(j->rc));
 		}
-		set_status(p, j->rc == VIGIL_ENOMEM ? CLI_FATAL : CLI_ERRORS);
-		return;
+		return j->rc == VIGIL_ENOMEM ? CLI_FATAL : CLI_ERRORS;
 	}
 	/* Correlation sees messages in archive order; when it adds findings
 	 * the verdict may change, so the speculative rendering is redone. */
 	int changed = p->corr ? vigil_correlate(p->corr, j->msg) : 0;
-	if (changed < 0) {
-		set_status(p, CLI_FATAL);
-		return;
-	}
+	if (changed < 0)
+		return CLI_FATAL;
 	if (changed > 0) {
 		free(j->text);
-		if (render(p, j->msg, &j->text, &j->text_len) != 0) {
-			set_status(p, CLI_FATAL);
-			return;
-		}
+		j->text = NULL;
+		if (render(p, j->msg, &j->text, &j->text_len) != 0)
+			return CLI_FATAL;
 	}
 	if (p->opts->sink(p->opts->sink_data, j->msg, j->text, j->text_len) != 0) {
 		fprintf(stderr, "vigil: cannot write output\n");
-		set_status(p, CLI_FATAL);
+		return CLI_FATAL;
 	}
+	return CLI_OK;
 }
 
+/* Called under the lock when a job is done: writes the jobs that are next
+ * in input order. One thread writes at a time, with the lock released while
+ * it emits (a hunt's store inserts, the output), so the other workers and the
+ * reader go on meanwhile; a job finished during that is picked up by the
+ * writer's next look under the lock. */
 static void flush_ready(pipeline *p)
 {
+	if (p->writing)
+		return;
+	p->writing = true;
 	for (;;) {
 		job **slot = &p->slots[p->next_write % p->max_inflight];
 		job *j = *slot;
 		if (!j || !j->done || j->seq != p->next_write)
-			return;
+			break;
 		*slot = NULL;
-		if (!p->stop)
-			emit(p, j);
+		bool skip = p->stop;
+		pthread_mutex_unlock(&p->mu);
+		int status = skip ? CLI_OK : emit(p, j);
+		size_t len = j->len;
+		job_free(j);
+		pthread_mutex_lock(&p->mu);
+		set_status(p, status);
 		p->next_write++;
 		p->inflight--;
-		p->inflight_bytes -= j->len;
-		job_free(j);
+		p->inflight_bytes -= len;
 		/* The reader sleeps until the pipeline is half empty, then refills
 		 * it in one stretch: waking it for every message written cost more
 		 * than a tenth of a scan in futex calls and context switches. */
@@ -144,6 +156,7 @@ static void flush_ready(pipeline *p)
 			pthread_cond_signal(&p->space);
 		}
 	}
+	p->writing = false;
 }
 
 static void *worker_main(void *arg)
