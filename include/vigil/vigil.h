@@ -106,6 +106,10 @@ void vigil_ctx_set_intel_validity(vigil_ctx *ctx, bool on);
  * other detectors (its verdict is then only about intel and rules), and the
  * correlator passes it by. For retro-hunts, where only hits are kept. */
 void vigil_ctx_set_hunt_mode(vigil_ctx *ctx, bool on);
+/* Whether vigil_scan() computes each message's SHA-256 (vigil_message's
+ * sha256: a store's key, the JSON's source.sha256). On by default; a caller
+ * that neither stores nor prints it may turn it off, and sha256 is then "". */
+void vigil_ctx_set_message_digest(vigil_ctx *ctx, bool on);
 /* Indicators loaded so far. */
 size_t vigil_ctx_intel_count(const vigil_ctx *ctx);
 int vigil_ctx_ready(vigil_ctx *ctx);

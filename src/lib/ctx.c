@@ -124,6 +124,11 @@ int vigil_ctx_ready(vigil_ctx *ctx)
 	return rc ? rc : intel__ready(ctx);
 }
 
+void vigil_ctx_set_message_digest(vigil_ctx *ctx, bool on)
+{
+	ctx->no_message_digest = !on;
+}
+
 const char *vigil_ctx_error(const vigil_ctx *ctx)
 {
 	return ctx->err;

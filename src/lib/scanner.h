@@ -21,6 +21,7 @@ struct vigil_ctx {
 	struct vigil_intel_set *intel_set; /* indicators loaded, compiled at ready */
 	bool intel_validity;  /* matches must fall in an indicator's validity window */
 	bool hunt_mode;       /* only messages with intel or rule hits get the other detectors */
+	bool no_message_digest; /* vigil_ctx_set_message_digest(ctx, false) */
 	vigil_warning_fn warn; /* skipped feed objects and the like; NULL: silent */
 	void *warn_ud;
 	char err[1024];       /* detail of the last configuration error */

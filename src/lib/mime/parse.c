@@ -932,8 +932,9 @@ static int scan_once(vigil_message **out, vigil_scanner *sc, const vigil_raw_mes
 		w.rc = detect__all(m, sc);
 	/* The message's identity in a store: the same bytes are the same
 	 * message, wherever they were found. A hunt keeps only its hits, so
-	 * the others need no hash. */
-	if (w.rc == 0 && (!sc->ctx->hunt_mode || vigil_message_hits(m) > 0) &&
+	 * the others need no hash; nor does a caller that asked for none. */
+	if (w.rc == 0 && !sc->ctx->no_message_digest &&
+		(!sc->ctx->hunt_mode || vigil_message_hits(m) > 0) &&
 		digest__sha256(m->sha256, raw->data ? raw->data : "", raw->len) != 0)
 		w.rc = VIGIL_ENOMEM;
 

@@ -242,6 +242,33 @@ static void mime_attachment_is_hashed_sniffed_and_named(void **state)
 	vigil_message_free(m);
 }
 
+/* The message's SHA-256, of its bytes as given, unless the context was told
+ * no one will read it. */
+static void mime_message_digest_is_of_the_raw_bytes_and_can_be_turned_off(void **state)
+{
+	const char *text = "From: a@example.org\nSubject: digest\n\nbody\n";
+	char expect[65];
+	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+	g_checksum_update(c, (const guchar *)text, (gssize)strlen(text));
+	g_strlcpy(expect, g_checksum_get_string(c), sizeof(expect));
+	g_checksum_free(c);
+
+	vigil_message *m = test_scan(env, text);
+	assert_string_equal(m->sha256, expect);
+	vigil_message_free(m);
+
+	vigil_ctx_set_message_digest(env->ctx, false);
+	m = test_scan(env, text);
+	assert_string_equal(m->sha256, "");
+	assert_string_equal(m->from.address, "a@example.org"); /* scanned all the same */
+	vigil_message_free(m);
+
+	vigil_ctx_set_message_digest(env->ctx, true);
+	m = test_scan(env, text);
+	assert_string_equal(m->sha256, expect);
+	vigil_message_free(m);
+}
+
 static void mime_nested_rfc822_artifacts_are_marked_nested(void **state)
 {
 	vigil_message *m = test_scan(env,
@@ -437,6 +464,7 @@ int main(void)
 		cmocka_unit_test(mime_truncated_source_message_is_partial),
 		cmocka_unit_test(mime_garbage_is_partial_not_an_error),
 		cmocka_unit_test(mime_date_is_parsed_and_bad_date_is_none),
+		cmocka_unit_test(mime_message_digest_is_of_the_raw_bytes_and_can_be_turned_off),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
