@@ -449,6 +449,23 @@ static int attr_px(const char *v)
 
 /* ---- the walk -------------------------------------------------------- */
 
+/* A style sheet that depth_guard() took out of gumbo's input: gumbo reads
+ * a <style> element's text one character at a time like any text, and style
+ * sheets are a sixth of the HTML of real mail. gumbo reads STYLE_MARK in
+ * its place, at byte `at` of its input; the sheet is read from the HTML as
+ * given. */
+#define STYLE_MARK "/**/"
+typedef struct style_cut {
+	size_t at;
+	const char *css;
+	size_t len;
+} style_cut;
+
+typedef struct style_cuts {
+	style_cut *v; /* by `at`, ascending */
+	size_t len, cap;
+} style_cuts;
+
 typedef struct walk {
 	vigil_message *msg;
 	vigil_scanner *sc;
@@ -461,6 +478,7 @@ typedef struct walk {
 	unsigned hidden;
 	const char *link_text, *text_host;
 	bool in_conditional; /* walking the inside of an Outlook conditional comment */
+	const style_cuts *cuts; /* the sheets taken out of this document */
 	int rc;
 } walk;
 
@@ -878,17 +896,36 @@ static unsigned visit(walk *w, const GumboNode *node, unsigned inherited)
 	return to_children;
 }
 
-/* Text of a <style> element (gumbo gives it one text child). */
-static const char *style_text(const GumboNode *n)
+/* Text of a <style> element (gumbo gives it one text child), and its
+ * length: the sheet itself where depth_guard() left a mark, found by the
+ * mark's place in gumbo's input (text that merely reads like a mark is
+ * elsewhere). */
+static const char *style_text(const walk *w, const GumboNode *n, size_t *len)
 {
 	const GumboVector *ch = children_of(n);
 	if (!ch || ch->length == 0)
 		return NULL;
 	const GumboNode *t = ch->data[0];
-	return t->type == GUMBO_NODE_TEXT || t->type == GUMBO_NODE_WHITESPACE ||
-			t->type == GUMBO_NODE_CDATA
-		? t->v.text.text
-		: NULL;
+	if (t->type != GUMBO_NODE_TEXT && t->type != GUMBO_NODE_WHITESPACE &&
+		t->type != GUMBO_NODE_CDATA)
+		return NULL;
+	const char *text = t->v.text.text;
+	if (w->cuts && w->cuts->len && strcmp(text, STYLE_MARK) == 0) {
+		size_t at = t->v.text.start_pos.offset, lo = 0, hi = w->cuts->len;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (w->cuts->v[mid].at < at)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < w->cuts->len && w->cuts->v[lo].at == at) {
+			*len = w->cuts->v[lo].len;
+			return w->cuts->v[lo].css;
+		}
+	}
+	*len = strlen(text);
+	return text;
 }
 
 /* First pass: <style> rules and the first <base href>, which apply to the
@@ -898,8 +935,9 @@ static int prepass(walk *w, const GumboNode *root)
 	int depth = 0;
 	for (const GumboNode *n = root; n; n = next_node(n, root, true, &depth)) {
 		if (is_tag(n, GUMBO_TAG_STYLE)) {
-			const char *css = style_text(n);
-			int rc = css ? rules_read(&w->rules, w->msg->arena, css, strlen(css)) : 0;
+			size_t len = 0;
+			const char *css = style_text(w, n, &len);
+			int rc = css ? rules_read(&w->rules, w->msg->arena, css, len) : 0;
 			if (rc)
 				return rc;
 		} else if (is_tag(n, GUMBO_TAG_BASE) && !w->base) {
@@ -981,14 +1019,15 @@ static int walk_tree(walk *w, const GumboNode *root, unsigned root_hidden)
 				visit(w, n, frames[VIGIL_MAX_HTML_DEPTH].inherited);
 			}
 			if (is_tag(n, GUMBO_TAG_STYLE)) {
-				const char *css = style_text(n);
-				if (css && strchr(css, '(')) {
+				size_t len = 0;
+				const char *css = style_text(w, n, &len);
+				if (css && memchr(css, '(', len)) {
 					w->element = "style";
 					w->width = w->height = -1;
 					w->hidden = 0;
 					w->link_text = w->text_host = NULL;
 					css_ctx c = {w, "style-sheet"};
-					css__urls(css, strlen(css), css_url, &c);
+					css__urls(css, len, css_url, &c);
 				}
 				descend = false;
 			}
@@ -1100,9 +1139,50 @@ static size_t find_end_tag(const char *s, size_t n, size_t i, const char *name, 
 	return n;
 }
 
-/* Returns a copy of html with over-deep tags dropped in *out (malloc'd) when
- * needed, else leaves *out NULL. Returns 0 or VIGIL_ENOMEM. */
-static int depth_guard(const char *s, size_t n, char **out, size_t *out_len)
+/* Sheets shorter than this stay where they are: a cut costs more than
+ * gumbo spends on a few dozen characters. */
+#define STYLE_CUT_MIN 64
+
+/* Where the text of a <style> element whose start tag ends before `from`
+ * can be cut out of gumbo's input: when it runs to "</style" and holds no
+ * '<', '&' or NUL, gumbo's tokenizer reads it as the same characters in
+ * whatever state it is in (raw text, or data where the tree builder
+ * ignores the start tag: in a <select>, after a bogus comment this guard
+ * does not know), so nothing but characters is taken from gumbo. Returns
+ * the offset of "</style", or 0. */
+static size_t style_cut_end(const char *s, size_t n, size_t from)
+{
+	const char *lt = memchr(s + from, '<', n - from);
+	if (!lt)
+		return 0;
+	size_t e = (size_t)(lt - s);
+	if (e - from < STYLE_CUT_MIN || e + 8 > n || strncasecmp(lt, "</style", 7) != 0 ||
+		!strchr("\t\n\f\r />", lt[7]) || memchr(s + from, '&', e - from) ||
+		memchr(s + from, '\0', e - from))
+		return 0;
+	return e;
+}
+
+static int cut_push(style_cuts *c, size_t at, const char *css, size_t len)
+{
+	if (c->len == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 8;
+		style_cut *v = realloc(c->v, cap * sizeof(*v));
+		if (!v)
+			return VIGIL_ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->len++] = (style_cut){at, css, len};
+	return 0;
+}
+
+/* Prepares HTML for gumbo. When needed, returns in *out (malloc'd) a copy
+ * with over-deep tags dropped (*dropped set) and style sheets cut out (in
+ * `cuts`: see style_cut), else leaves *out NULL. Returns 0 or
+ * VIGIL_ENOMEM. */
+static int depth_guard(const char *s, size_t n, char **out, size_t *out_len, bool *dropped,
+	style_cuts *cuts)
 {
 	static const char *const raw_text[] = {"script", "style", "textarea", "title", "xmp",
 		"iframe", "noembed", "noframes", "plaintext"};
@@ -1110,7 +1190,7 @@ static int depth_guard(const char *s, size_t n, char **out, size_t *out_len)
 	uint64_t raw_hash[N_RAW];
 	for (size_t r = 0; r < N_RAW; r++)
 		raw_hash[r] = lc_hash(raw_text[r], strlen(raw_text[r]));
-	const uint64_t h_a = H("a"), h_svg = H("svg"), h_math = H("math");
+	const uint64_t h_a = H("a"), h_svg = H("svg"), h_math = H("math"), h_style = H("style");
 	uint64_t voids[20];
 	size_t nv = 0;
 	static const char *const void_names[] = {"area", "base", "br", "col", "embed", "hr",
@@ -1123,6 +1203,7 @@ static int depth_guard(const char *s, size_t n, char **out, size_t *out_len)
 		H("tr"), H("td"), H("th")};
 
 	*out = NULL;
+	*dropped = false;
 	guard g = {0};
 	g.stack = malloc(sizeof(*g.stack) * (VIGIL_MAX_HTML_DEPTH + 1));
 	if (!g.stack)
@@ -1198,7 +1279,23 @@ static int depth_guard(const char *s, size_t n, char **out, size_t *out_len)
 						g.foreign++;
 				}
 			}
-			for (size_t r = 0; r < N_RAW && !drop; r++)
+			size_t cut_end = h == h_style && !drop && gt < n ? style_cut_end(s, n, after) : 0;
+			if (cut_end) {
+				/* The start tag is kept, the mark replaces the sheet,
+				 * the end tag is read next. */
+				if (!o && !(o = malloc(n + 1))) {
+					rc = VIGIL_ENOMEM;
+					break;
+				}
+				memcpy(o + ol, s + copied, after - copied);
+				ol += after - copied;
+				if ((rc = cut_push(cuts, ol, s + after, cut_end - after)))
+					break;
+				memcpy(o + ol, STYLE_MARK, sizeof(STYLE_MARK) - 1);
+				ol += sizeof(STYLE_MARK) - 1;
+				copied = after = cut_end;
+			}
+			for (size_t r = 0; r < N_RAW && !drop && !cut_end; r++)
 				if (h == raw_hash[r]) {
 					/* Raw text: no tags inside; plaintext never ends. */
 					after = r == N_RAW - 1 ? n
@@ -1208,6 +1305,7 @@ static int depth_guard(const char *s, size_t n, char **out, size_t *out_len)
 				}
 		}
 		if (drop) {
+			*dropped = true;
 			if (!o && !(o = malloc(n + 1))) {
 				rc = VIGIL_ENOMEM;
 				break;
@@ -1249,21 +1347,25 @@ static size_t utf8_floor(const char *s, size_t n)
 	return n;
 }
 
-/* depth_guard() on the HTML about to be parsed: when it drops tags, the
- * message is marked partial and *html, *len point to the guarded copy in
- * *guarded (the caller frees it after the parse). */
-static int guard_html(vigil_message *msg, const char **html, size_t *len, char **guarded)
+/* depth_guard() on the HTML about to be parsed: when it made a copy,
+ * *html, *len point to it in *guarded (the caller frees it and cuts->v
+ * after the parse); when it dropped tags, the message is marked partial. */
+static int guard_html(vigil_message *msg, const char **html, size_t *len, char **guarded,
+	style_cuts *cuts)
 {
 	size_t glen = 0;
-	int rc = depth_guard(*html, *len, guarded, &glen);
-	if (rc || !*guarded)
-		return rc;
-	if ((rc = message__partial(msg,
-		     "HTML nested deeper than %d elements or flooded with stray end "
-		     "tags: tags dropped before parsing",
-		     VIGIL_MAX_HTML_DEPTH))) {
+	bool dropped = false;
+	int rc = depth_guard(*html, *len, guarded, &glen, &dropped, cuts);
+	if (!rc && dropped)
+		rc = message__partial(msg,
+			"HTML nested deeper than %d elements or flooded with stray end "
+			"tags: tags dropped before parsing",
+			VIGIL_MAX_HTML_DEPTH);
+	if (rc || !*guarded) {
 		free(*guarded);
 		*guarded = NULL;
+		free(cuts->v);
+		*cuts = (style_cuts){0};
 		return rc;
 	}
 	*html = *guarded;
@@ -1278,7 +1380,8 @@ static int guard_html(vigil_message *msg, const char **html, size_t *len, char *
 static int walk_conditional(walk *w, const char *html, size_t len, unsigned hidden)
 {
 	char *guarded = NULL;
-	int rc = guard_html(w->msg, &html, &len, &guarded);
+	style_cuts cuts = {0};
+	int rc = guard_html(w->msg, &html, &len, &guarded, &cuts);
 	if (rc)
 		return rc;
 	GumboOptions opts = kGumboDefaultOptions;
@@ -1286,13 +1389,16 @@ static int walk_conditional(walk *w, const char *html, size_t len, unsigned hidd
 	GumboOutput *out = gumbo_parse_with_options(&opts, html, len);
 	if (!out) {
 		free(guarded);
+		free(cuts.v);
 		return VIGIL_ENOMEM;
 	}
 	walk sub = *w;
 	sub.in_conditional = true;
+	sub.cuts = &cuts;
 	rc = walk_tree(&sub, out->document, hidden);
 	gumbo_destroy_output(&opts, out);
 	free(guarded);
+	free(cuts.v);
 	return rc;
 }
 
@@ -1307,7 +1413,8 @@ int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_
 		len = utf8_floor(html, VIGIL_MAX_HTML_BYTES);
 	}
 	char *guarded = NULL;
-	if ((rc = guard_html(msg, &html, &len, &guarded)))
+	style_cuts cuts = {0};
+	if ((rc = guard_html(msg, &html, &len, &guarded, &cuts)))
 		return rc;
 
 	GumboOptions opts = kGumboDefaultOptions;
@@ -1327,9 +1434,10 @@ int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_
 		if (scratch)
 			vigil_scratch_reset(scratch);
 		free(guarded);
+		free(cuts.v);
 		return VIGIL_ENOMEM;
 	}
-	walk w = {.msg = msg, .sc = sc, .part = part, .nested = nested};
+	walk w = {.msg = msg, .sc = sc, .part = part, .nested = nested, .cuts = &cuts};
 	rc = prepass(&w, out->document);
 	if (!rc)
 		rc = walk_tree(&w, out->document, 0);
@@ -1343,5 +1451,6 @@ int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_
 	if (scratch)
 		vigil_scratch_reset(scratch);
 	free(guarded);
+	free(cuts.v);
 	return rc;
 }

@@ -133,6 +133,50 @@ static void html_style_block_class_hiding_applies(void **state)
 	assert_int_equal(url_raw(f, "https://t.example/6")->hidden, 0);
 }
 
+/* Style sheets of 64 bytes and more are read from the HTML as given, not
+ * through gumbo (html.c's style_cut): every sheet is still applied and
+ * searched for url(), whatever its length, case or neighbours. */
+static void html_style_sheets_long_short_and_odd_all_apply(void **state)
+{
+	fixture *f = *state;
+	html(f, "<html><head>"
+		"<style type=\"text/css\">/* a long sheet, cut out of gumbo's input */ "
+		".pad1{margin:0} .pad2{margin:0} .gone{display:none} "
+		".bg{background:url(https://t.example/long.png)}</STYLE >"
+		/* a literal mark, short: read as itself, not as the sheet above */
+		"<style>/**/</style>"
+		/* '&' and '<' keep a sheet in gumbo's hands: applied all the same */
+		"<style>.amp{visibility:hidden} /* Q&A section, long enough to be cut */ "
+		".pad3{margin:0}</style>"
+		"<style>.lt{opacity:0} /* a < b: a long sheet that holds a less-than */ "
+		".pad4{margin:0}</style>"
+		"</head><body>"
+		"<div class=\"gone\"><img src=\"https://t.example/1\"></div>"
+		"<img class=\"amp\" src=\"https://t.example/2\">"
+		"<img class=\"lt\" src=\"https://t.example/3\">"
+		/* a sheet in SVG, and one where the tree builder drops the tag */
+		"<svg><style>.svg{display:none} /* padding padding padding padding */</style></svg>"
+		"<select><style>.sel{display:none} /* padding padding padding padding */</style>"
+		"<option>o</option></select>"
+		"<img class=\"svg\" src=\"https://t.example/4\">"
+		"<img src=\"https://t.example/5\">"
+		"</body></html>");
+	assert_int_equal(url_raw(f, "https://t.example/1")->hidden,
+		VIGIL_HIDDEN_ANCESTOR | VIGIL_HIDDEN_DISPLAY);
+	assert_int_equal(url_raw(f, "https://t.example/2")->hidden, VIGIL_HIDDEN_VISIBILITY);
+	assert_int_equal(url_raw(f, "https://t.example/3")->hidden, VIGIL_HIDDEN_OPACITY);
+	assert_int_equal(url_raw(f, "https://t.example/4")->hidden, VIGIL_HIDDEN_DISPLAY);
+	assert_int_equal(url_raw(f, "https://t.example/5")->hidden, 0);
+	const vigil_url *u = url_raw(f, "https://t.example/long.png");
+	assert_string_equal(u->element, "style");
+	assert_string_equal(u->attribute, "style-sheet");
+	size_t sheet_urls = 0;
+	for (size_t i = 0; i < f->msg->urls.len; i++)
+		sheet_urls += strcmp(f->msg->urls.items[i].raw, "https://t.example/long.png") == 0;
+	assert_int_equal(sheet_urls, 1);
+	assert_int_equal(f->msg->urls.len, 6);
+}
+
 static void html_max_height_zero_overflow_hidden_clips_children(void **state)
 {
 	fixture *f = *state;
@@ -386,6 +430,7 @@ int main(void)
 		T(html_visibility_visible_child_overrides_hidden_parent),
 		T(html_srcset_yields_each_candidate),
 		T(html_style_block_class_hiding_applies),
+		T(html_style_sheets_long_short_and_odd_all_apply),
 		T(html_max_height_zero_overflow_hidden_clips_children),
 		T(html_css_backgrounds_inline_and_sheet),
 		T(html_link_text_names_other_host),
