@@ -186,7 +186,8 @@ struct vigil_message {
 	uint64_t size;        /* raw bytes */
 	char sha256[65];      /* of the raw bytes: the message's identity in a store */
 
-	/* hosts already normalised (extract/url.c), in the arena; NULL at first */
+	/* hosts already normalised and URLs already parsed (extract/url.c), in
+	 * the arena; NULL at first */
 	struct url_hosts *url_hosts;
 
 	/* partial: why the model is incomplete (limits hit, malformed parts) */

@@ -223,15 +223,36 @@ typedef struct host_memo {
 	host_parts hp;
 } host_memo;
 
+/* URLs parsed in this message, remembered the same way: the same links
+ * come back in a message's text and HTML parts, and a newsletter repeats
+ * its own (a quarter of the URLs of the real corpora). What libcurl and
+ * the host's normalisation made of `in` resolved against `base`. */
+#define URL_MEMO 64 /* a power of two */
+
+typedef struct url_memo {
+	const char *in; /* as given to libcurl; NULL when the slot is empty */
+	const char *base;
+	const char *scheme, *host, *host_unicode, *domain, *url, *path, *query, *fragment;
+} url_memo;
+
 struct url_hosts {
 	host_memo slot[HOST_MEMO];
+	url_memo urls[URL_MEMO];
 };
+
+static int memos_ensure(vigil_message *msg)
+{
+	if (!msg->url_hosts &&
+		!(msg->url_hosts = vigil_arena_calloc(msg->arena, 1, sizeof(*msg->url_hosts))))
+		return VIGIL_ENOMEM;
+	return 0;
+}
 
 static int normalise_host_memo(host_parts *out, vigil_message *msg, const psl_ctx_t *psl,
 	const char *in, size_t n)
 {
 	vigil_arena *a = msg->arena;
-	if (!msg->url_hosts && !(msg->url_hosts = vigil_arena_calloc(a, 1, sizeof(*msg->url_hosts))))
+	if (memos_ensure(msg))
 		return VIGIL_ENOMEM;
 	host_memo *e = &msg->url_hosts->slot[hash__memo(in, n) & (HOST_MEMO - 1)];
 	if (e->in && e->n == n && memcmp(e->in, in, n) == 0) {
@@ -505,6 +526,41 @@ done:
 	return rc;
 }
 
+/* parse_with_curl() through the message's memo. */
+static int parse_with_curl_memo(vigil_url *n, vigil_message *msg, vigil_arena *a,
+	const psl_ctx_t *psl, const char *s, const char *base)
+{
+	if (memos_ensure(msg))
+		return VIGIL_ENOMEM;
+	size_t sn = strlen(s);
+	uint64_t h = hash__memo(s, sn);
+	if (base)
+		h ^= hash__memo(base, strlen(base)) * 31;
+	url_memo *e = &msg->url_hosts->urls[h & (URL_MEMO - 1)];
+	if (e->in && strcmp(e->in, s) == 0 &&
+		(base ? e->base && strcmp(e->base, base) == 0 : !e->base)) {
+		n->scheme = e->scheme;
+		n->host = e->host;
+		n->host_unicode = e->host_unicode;
+		n->domain = e->domain;
+		n->url = e->url;
+		n->path = e->path;
+		n->query = e->query;
+		n->fragment = e->fragment;
+		return 0;
+	}
+	int rc = parse_with_curl(n, msg, a, psl, s, base);
+	if (rc)
+		return rc;
+	const char *in = vigil_arena_strndup(a, s, sn);
+	const char *b = base ? vigil_arena_strndup(a, base, strlen(base)) : NULL;
+	if (!in || (base && !b))
+		return VIGIL_ENOMEM;
+	*e = (url_memo){in, b, n->scheme, n->host, n->host_unicode, n->domain, n->url, n->path,
+		n->query, n->fragment};
+	return 0;
+}
+
 int url__is_absolute(const char *s, size_t n)
 {
 	size_t sl = scheme_len(s, n);
@@ -556,9 +612,9 @@ int url__add_base(vigil_message *msg, vigil_scanner *sc, const vigil_url *u,
 		if (!form && !relative)
 			return VIGIL_ENOMEM;
 		if (relative && base) {
-			rc = parse_with_curl(&n, msg, a, psl, raw, base);
+			rc = parse_with_curl_memo(&n, msg, a, psl, raw, base);
 		} else if (form) {
-			rc = parse_with_curl(&n, msg, a, psl, form, NULL);
+			rc = parse_with_curl_memo(&n, msg, a, psl, form, NULL);
 		} else {
 			rc = 0; /* relative without a base: kept raw, unparsed */
 		}

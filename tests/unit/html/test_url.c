@@ -1,5 +1,6 @@
 /* url.c: normalisation with libcurl, IDNA, PSL; hosts named in link text. */
 #include "common.h"
+#include "extract/html_internal.h"
 #include "vigil_limits.h"
 
 static void url_idn_host_has_a_and_u_labels(void **state)
@@ -200,6 +201,44 @@ static void url_hosts_remembered_per_message_stay_their_own(void **state)
 	}
 }
 
+/* Parsed URLs remembered per message: the same string gives the same parts
+ * every time (its context stays its own), and a relative one is resolved
+ * against each base it comes with, never against a remembered one. */
+static void url_parses_remembered_per_message_stay_their_own(void **state)
+{
+	fixture *f = *state;
+	char raw[128], want[160];
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 200; i++) {
+			snprintf(raw, sizeof(raw), "HTTPS://News%d.Example.COM/a/../p%d?q=%d#f", i % 7, i,
+				i % 5);
+			vigil_url u = {.raw = raw, .origin = VIGIL_URL_HTML, .element = round ? "img" : "a",
+				.width = round, .height = -1, .hidden = round == 2 ? VIGIL_HIDDEN_DISPLAY : 0};
+			assert_int_equal(url__add(f->msg, f->env->sc, &u), 0);
+			const vigil_url *got = &f->msg->urls.items[f->msg->urls.len - 1];
+			snprintf(want, sizeof(want), "https://news%d.example.com/p%d?q=%d#f", i % 7, i, i % 5);
+			assert_string_equal(got->url, want);
+			assert_string_equal(got->raw, raw);
+			assert_string_equal(got->element, round ? "img" : "a");
+			assert_int_equal(got->width, round);
+			assert_int_equal(got->hidden, round == 2 ? VIGIL_HIDDEN_DISPLAY : 0);
+			snprintf(want, sizeof(want), "/p%d", i);
+			assert_string_equal(got->path, want);
+		}
+		static const char *const bases[] = {"https://a.example/x/", "https://b.example/y/z",
+			"https://a.example/x/"};
+		for (int b = 0; b < 3; b++) {
+			vigil_url u = {.raw = "img/p.gif", .origin = VIGIL_URL_HTML, .element = "img",
+				.width = -1, .height = -1};
+			assert_int_equal(url__add_base(f->msg, f->env->sc, &u, bases[b]), 0);
+			const vigil_url *got = &f->msg->urls.items[f->msg->urls.len - 1];
+			assert_string_equal(got->url, b == 1 ? "https://b.example/y/img/p.gif"
+							     : "https://a.example/x/img/p.gif");
+			assert_string_equal(got->host, b == 1 ? "b.example" : "a.example");
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +256,7 @@ int main(void)
 		T(host_in_text_finds_hosts),
 		T(host_in_text_rejects_ordinary_words),
 		T(url_hosts_remembered_per_message_stay_their_own),
+		T(url_parses_remembered_per_message_stay_their_own),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
