@@ -1178,9 +1178,9 @@ static int cut_push(style_cuts *c, size_t at, const char *css, size_t len)
 }
 
 /* Prepares HTML for gumbo. When needed, returns in *out (malloc'd) a copy
- * with over-deep tags dropped (*dropped set) and style sheets cut out (in
- * `cuts`: see style_cut), else leaves *out NULL. Returns 0 or
- * VIGIL_ENOMEM. */
+ * with over-deep tags dropped (*dropped set), style sheets cut out (in
+ * `cuts`: see style_cut) and whitespace between tags shortened, else
+ * leaves *out NULL. Returns 0 or VIGIL_ENOMEM. */
 static int depth_guard(const char *s, size_t n, char **out, size_t *out_len, bool *dropped,
 	style_cuts *cuts)
 {
@@ -1313,6 +1313,26 @@ static int depth_guard(const char *s, size_t n, char **out, size_t *out_len, boo
 			memcpy(o + ol, s + copied, j - copied);
 			ol += j - copied;
 			copied = after;
+		}
+		/* Whitespace between this tag and the next, past its first
+		 * character: gumbo would read it one character token at a time
+		 * (a twelfth of the HTML of real mail is indentation), and it
+		 * changes nothing it builds that this file reads (the kind of a
+		 * character, whitespace or not, is kept; link text collapses runs). */
+		if (after == gt + 1 && after < n) {
+			size_t next = after;
+			while (next < n && (s[next] == ' ' || s[next] == '\n' || s[next] == '\t' ||
+				s[next] == '\r'))
+				next++;
+			if (next - after >= 2 && next < n && s[next] == '<') {
+				if (!o && !(o = malloc(n + 1))) {
+					rc = VIGIL_ENOMEM;
+					break;
+				}
+				memcpy(o + ol, s + copied, after + 1 - copied);
+				ol += after + 1 - copied;
+				copied = after = next;
+			}
 		}
 		i = after;
 	}

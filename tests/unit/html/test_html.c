@@ -177,6 +177,30 @@ static void html_style_sheets_long_short_and_odd_all_apply(void **state)
 	assert_int_equal(f->msg->urls.len, 6);
 }
 
+/* Whitespace between tags is shortened before gumbo reads it (html.c's
+ * guard): link text, tables and hidden context come out as they would. */
+static void html_whitespace_between_tags_changes_nothing_read(void **state)
+{
+	fixture *f = *state;
+	html(f, "<html>\r\n  <body>\n\n\t<table>\n   \n  <tr>  \n <td>\n\t\t"
+		"<a href=\"https://evil.example/x\">\n    <span>Your bank</span>\n   \t"
+		"<b>www.mybank.com</b>  \n  </a>   </td>\n  </tr>\n  </table>\n"
+		"<pre>\n\n    <img src=\"https://t.example/pre\" width=\"1\" height=\"1\"></pre>   \n"
+		"<div style=\"display:none\">\n      \n  <p>   <img src=\"https://t.example/h\"></p>\n"
+		"</div>  <textarea>  <img src=\"https://t.example/not-a-tag\">  </textarea>\n"
+		"</body>\n</html>\n");
+	const vigil_url *u = url_raw(f, "https://evil.example/x");
+	assert_string_equal(u->link_text, "Your bank www.mybank.com");
+	assert_string_equal(u->text_host, "www.mybank.com");
+	u = url_raw(f, "https://t.example/pre");
+	assert_int_equal(u->width, 1);
+	assert_int_equal(u->hidden, 0);
+	assert_int_equal(url_raw(f, "https://t.example/h")->hidden,
+		VIGIL_HIDDEN_ANCESTOR | VIGIL_HIDDEN_DISPLAY);
+	assert_false(has_url(f, "https://t.example/not-a-tag"));
+	assert_int_equal(f->msg->urls.len, 3);
+}
+
 static void html_max_height_zero_overflow_hidden_clips_children(void **state)
 {
 	fixture *f = *state;
@@ -431,6 +455,7 @@ int main(void)
 		T(html_srcset_yields_each_candidate),
 		T(html_style_block_class_hiding_applies),
 		T(html_style_sheets_long_short_and_odd_all_apply),
+		T(html_whitespace_between_tags_changes_nothing_read),
 		T(html_max_height_zero_overflow_hidden_clips_children),
 		T(html_css_backgrounds_inline_and_sheet),
 		T(html_link_text_names_other_host),
