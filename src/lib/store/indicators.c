@@ -85,6 +85,22 @@ static int upsert_indicator(vigil_store *st, const vigil_indicator *ind, int64_t
 	return store__run(st, s, "importing an indicator");
 }
 
+/* qsort() order of indicators: as the store's unique index sorts them
+ * (type name, then value, then source; SQLite's BINARY collation is
+ * memcmp(), as strcmp() is on UTF-8). */
+static int by_index_key(const void *a, const void *b)
+{
+	const vigil_indicator *x = *(const vigil_indicator *const *)a;
+	const vigil_indicator *y = *(const vigil_indicator *const *)b;
+	const char *tx = store__ioc_type_name(x->type), *ty = store__ioc_type_name(y->type);
+	int c = strcmp(tx ? tx : "", ty ? ty : "");
+	if (!c)
+		c = strcmp(x->value ? x->value : "", y->value ? y->value : "");
+	if (!c)
+		c = strcmp(x->source ? x->source : "", y->source ? y->source : "");
+	return c;
+}
+
 int store__import_indicators(vigil_store *st, const vigil_intel_set *set, size_t *added)
 {
 	if (added)
@@ -101,8 +117,19 @@ int store__import_indicators(vigil_store *st, const vigil_intel_set *set, size_t
 	 * transaction), so one count afterwards tells new from updated. */
 	int64_t before = 0, fresh = 0, now = store__now();
 	rc = query_count(st, ST_IND_MAXID, 0, &before);
+	/* In the order of the (type, value, source) index: each insert then
+	 * lands next to the last one in both indexes' B-trees, where the
+	 * pages are already in the cache, instead of anywhere in them. */
+	const vigil_indicator **order = malloc(set->items.len * sizeof(*order) + 1);
+	if (!order)
+		rc = store__fail(st, VIGIL_ENOMEM, "importing indicators: out of memory");
 	for (size_t i = 0; !rc && i < set->items.len; i++)
-		rc = upsert_indicator(st, &set->items.items[i], now);
+		order[i] = &set->items.items[i];
+	if (!rc)
+		qsort(order, set->items.len, sizeof(*order), by_index_key);
+	for (size_t i = 0; !rc && i < set->items.len; i++)
+		rc = upsert_indicator(st, order[i], now);
+	free(order);
 	if (!rc)
 		rc = query_count(st, ST_IND_COUNT_NEW, before, &fresh);
 	rc = store__tx_leave(st, rc);
