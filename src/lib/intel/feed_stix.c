@@ -4,6 +4,7 @@
  * vigil can match, and the actor named by `indicates` relationships. It does
  * not evaluate patterns: AND, other operators and qualifiers are skipped.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -773,14 +774,18 @@ static const char *bundle_objects(const char *buf, size_t len)
 	return bundle ? objs : NULL;
 }
 
-/* Calls `fn` on each object of the array at `arr`. Returns 0, an error of
- * `fn`, or 1 when the text is not what was expected (the caller falls back). */
-static int stream_pass(stix_state *S, const char *arr, const char *e, pass_fn fn)
+/* Calls `fn` on each object from `p` (the first, i its index) to the array's
+ * end, or up to `stop` (the first object of the next range). Returns 0, an
+ * error of `fn`, or 1 when the text is not what was expected (the caller
+ * falls back). */
+static int stream_objects(stix_state *S, const char *p, const char *stop, const char *e, size_t i,
+	pass_fn fn)
 {
-	const char *p = skip_ws(arr + 1, e);
 	if (p < e && *p == ']')
 		return 0;
-	for (size_t i = 0;; i++) {
+	for (;; i++) {
+		if (stop && p >= stop)
+			return 0;
 		json_error_t je;
 		json_t *o = json_loadb(p, (size_t)(e - p), JSON_DISABLE_EOF_CHECK, &je);
 		if (!o || !json_is_object(o)) {
@@ -801,6 +806,124 @@ static int stream_pass(stix_state *S, const char *arr, const char *e, pass_fn fn
 	}
 }
 
+static int stream_pass(stix_state *S, const char *arr, const char *e, pass_fn fn)
+{
+	return stream_objects(S, skip_ws(arr + 1, e), NULL, e, 0, fn);
+}
+
+/* A bundle smaller than this is read on one thread: a second one would
+ * cost more to start than it saves. */
+#define STIX_SPLIT_MIN_BYTES (4u << 20)
+
+/* The second half of a bundle's indicators, read on a thread of its own
+ * into a set of its own; its warnings are kept to be passed on in order. */
+typedef struct half {
+	stix_state S;
+	intel_feed f;
+	const char *first, *e;
+	size_t i;
+	char **warnings;
+	size_t n_warnings;
+	bool warn_oom;
+	char err[1024];
+	int rc;
+} half;
+
+static void half_warn(void *ud, const char *msg)
+{
+	half *h = ud;
+	char **w = realloc(h->warnings, (h->n_warnings + 1) * sizeof(*w));
+	char *copy = w ? strdup(msg) : NULL;
+	if (w)
+		h->warnings = w;
+	if (!copy) {
+		h->warn_oom = true;
+		return;
+	}
+	h->warnings[h->n_warnings++] = copy;
+}
+
+static void *half_main(void *arg)
+{
+	half *h = arg;
+	h->rc = stream_objects(&h->S, h->first, NULL, h->e, h->i, indicator_pass);
+	return NULL;
+}
+
+/* The object where the second half of the array at `arr` starts (about half
+ * its bytes on), with its index in *i; NULL when the array is too short to
+ * split or not what skip_value() expects (one thread then reads it all). */
+static const char *split_point(const char *arr, const char *e, size_t *i)
+{
+	if ((size_t)(e - arr) < STIX_SPLIT_MIN_BYTES)
+		return NULL;
+	const char *half_way = arr + (e - arr) / 2;
+	const char *p = skip_ws(arr + 1, e);
+	for (*i = 0; p < e && *p != ']';) {
+		const char *q = skip_value(p, e);
+		if (!q)
+			return NULL;
+		q = skip_ws(q, e);
+		if (q >= e || *q != ',')
+			return NULL;
+		p = skip_ws(q + 1, e);
+		++*i;
+		if (p >= half_way)
+			return p < e && *p == '{' ? p : NULL;
+	}
+	return NULL;
+}
+
+/* The indicator pass, on two threads when the bundle is large: the first
+ * half into f, the second into a set of its own, then merged after it, so
+ * the set, the warnings and the first error are those of one pass in
+ * order. Parsing the JSON is most of a large import. */
+static int indicator_passes(stix_state *S, const char *arr, const char *e)
+{
+	size_t mid_i = 0;
+	const char *mid = split_point(arr, e, &mid_i);
+	half h = {.e = e, .first = mid, .i = mid_i};
+	pthread_t th;
+	bool threaded = false;
+	if (mid) {
+		h.f = (intel_feed){.set = intel__set_new(), .path = S->f->path, .warn = half_warn,
+			.warn_ud = &h, .err = h.err, .err_size = sizeof(h.err)};
+		h.S = (stix_state){.f = &h.f, .actors = S->actors, .indicates = S->indicates};
+		threaded = h.f.set && pthread_create(&th, NULL, half_main, &h) == 0;
+		if (!threaded) {
+			intel__set_free(h.f.set);
+			mid = NULL;
+		}
+	}
+	int rc = stream_objects(S, skip_ws(arr + 1, e), mid, e, 0, indicator_pass);
+	if (!threaded)
+		return rc;
+	pthread_join(th, NULL);
+	if (rc == 0 && h.rc != 1) {
+		/* The second half's warnings, errors and indicators, in order. */
+		for (size_t k = 0; k < h.n_warnings; k++)
+			intel__feed_warn(S->f, "%s", h.warnings[k]);
+		S->f->skipped += h.f.skipped - h.n_warnings;
+		if (h.warn_oom)
+			rc = VIGIL_ENOMEM;
+		else if (h.rc)
+			rc = intel__feed_error(S->f, h.rc, "%s", h.err);
+		else if ((rc = intel__set_merge(S->f->set, h.f.set)) == VIGIL_ELIMIT)
+			intel__feed_error(S->f, rc, "%s: more than %u indicators", S->f->path,
+				VIGIL_MAX_INDICATORS);
+	} else if (rc == 0) {
+		rc = 1; /* the second half is not what was expected: read it all whole */
+	}
+	for (size_t k = 0; k < h.n_warnings; k++)
+		free(h.warnings[k]);
+	free(h.warnings);
+	free(h.S.P.b);
+	free(h.S.scratch);
+	free(h.S.labels);
+	intel__set_free(h.f.set);
+	return rc;
+}
+
 int intel__stix_bundle_stream(intel_feed *f, const char *buf, size_t len)
 {
 	const char *arr = bundle_objects(buf, len);
@@ -811,9 +934,11 @@ int intel__stix_bundle_stream(intel_feed *f, const char *buf, size_t len)
 	/* Actors and relationships need a pass of their own only when the
 	 * bundle has relationships at all; most indicator feeds have none. */
 	bool related = memmem(buf, len, "\"relationship\"", 14) != NULL;
-	const pass_fn passes[] = {actor_pass, relationship_pass, indicator_pass};
-	for (size_t p = related ? 0 : 2; rc == 0 && p < 3; p++)
+	const pass_fn passes[] = {actor_pass, relationship_pass};
+	for (size_t p = related ? 0 : 2; rc == 0 && p < 2; p++)
 		rc = stream_pass(&S, arr, buf + len, passes[p]);
+	if (rc == 0)
+		rc = indicator_passes(&S, arr, buf + len);
 	state_free(&S);
 	return rc;
 }

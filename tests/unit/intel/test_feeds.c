@@ -335,6 +335,105 @@ static void stix_100k_indicator_bundle_loads(void **state)
 	intel__set_free(s);
 }
 
+/* A bundle of 40,000 indicators (over 4 MB) is read on two threads, each
+ * half of its objects into a set of its own: the result is that of one pass
+ * in order. `bad` puts a pattern error (1) or broken JSON (2) at object
+ * `bad_at`. */
+static char *split_bundle(int bad, int bad_at, size_t *len)
+{
+	enum { N = 40000 };
+	size_t cap = (size_t)N * 200 + 256, n = 0;
+	char *b = malloc(cap);
+	assert_non_null(b);
+	n += (size_t)sprintf(b + n, "{\"type\":\"bundle\",\"id\":\"bundle--split\",\"objects\":[\n");
+	for (int i = 0; i < N; i++) {
+		/* object 30000 repeats object 10 (the first half's): kept once,
+		 * with the first one's name */
+		int v = i == 30000 ? 10 : i;
+		const char *extra = i % 5000 == 7 ? ",\"revoked\":true" : "";
+		if (bad == 2 && i == bad_at) {
+			n += (size_t)sprintf(b + n, ",{\"type\":\"indicator\",\"id\":}\n");
+			continue;
+		}
+		n += (size_t)sprintf(b + n,
+			"%s{\"type\":\"indicator\",\"id\":\"indicator--%08d\",\"pattern\":\"[%s = 'h%d.split.example']\","
+			"\"pattern_type\":\"stix\",\"name\":\"n%d\"%s}\n",
+			i ? "," : "", i, bad == 1 && i == bad_at ? "domain-name:value AND" : "domain-name:value",
+			v, i, extra);
+	}
+	n += (size_t)sprintf(b + n, "]}\n");
+	*len = n;
+	return b;
+}
+
+static void stix_large_bundle_read_on_two_threads_as_in_one_pass(void **state)
+{
+	(void)state;
+	size_t n;
+	char *b = split_bundle(0, 0, &n);
+	assert_true(n > (4u << 20));
+	const char *p = temp_file(b, n);
+	free(b);
+	vigil_intel_set *s = intel__set_new();
+	warnings w = {0};
+	size_t skipped = 0;
+	char err[512];
+	int rc = intel__load_feed(s, p, VIGIL_FEED_AUTO, on_warn, &w, &skipped, err, sizeof(err));
+	unlink(p);
+	assert_int_equal(rc, 0);
+	/* 40,000 objects, 8 revoked (i % 5000 == 7), one repeat */
+	assert_int_equal(s->items.len, 40000 - 8 - 1);
+	assert_int_equal(skipped, 8);
+	assert_int_equal(w.n, 8);
+	/* in object order, first half then second */
+	char expect[64];
+	size_t k = 0;
+	for (int i = 0; i < 40000; i++) {
+		if (i % 5000 == 7 || i == 30000)
+			continue;
+		snprintf(expect, sizeof(expect), "h%d.split.example", i);
+		assert_string_equal(s->items.items[k].value, expect);
+		k++;
+	}
+	const vigil_indicator *ten = find(s, VIGIL_IOC_DOMAIN, "h10.split.example");
+	assert_string_equal(ten->name, "n10");
+	const char *at = w.text;
+	for (int i = 7; i < 40000; i += 5000) {
+		snprintf(expect, sizeof(expect), "indicator--%08d: revoked", i);
+		const char *hit = strstr(at, expect);
+		if (!hit)
+			fail_msg("warning %s missing or out of order in:\n%s", expect, w.text);
+		at = hit;
+	}
+	intel__set_free(s);
+
+	/* An error in the second half: the first error in object order,
+	 * with its id, and nothing loaded. */
+	b = split_bundle(1, 35000, &n);
+	p = temp_file(b, n);
+	free(b);
+	s = intel__set_new();
+	rc = intel__load_feed(s, p, VIGIL_FEED_AUTO, NULL, NULL, NULL, err, sizeof(err));
+	unlink(p);
+	assert_int_equal(rc, VIGIL_EPARSE);
+	if (!strstr(err, "indicator--00035000: bad pattern"))
+		fail_msg("error: %s", err);
+	assert_int_equal(s->items.len, 0);
+	intel__set_free(s);
+
+	b = split_bundle(2, 35000, &n);
+	p = temp_file(b, n);
+	free(b);
+	s = intel__set_new();
+	rc = intel__load_feed(s, p, VIGIL_FEED_AUTO, NULL, NULL, NULL, err, sizeof(err));
+	unlink(p);
+	assert_int_equal(rc, VIGIL_EPARSE);
+	if (!strstr(err, ":35002:")) /* object i is on line i + 2 */
+		fail_msg("error: %s", err);
+	assert_int_equal(s->items.len, 0);
+	intel__set_free(s);
+}
+
 /* ---- MISP ------------------------------------------------------------- */
 
 static void misp_event_attributes_and_objects(void **state)
@@ -687,6 +786,7 @@ int main(void)
 		cmocka_unit_test(stix_malformed_json_imports_nothing),
 		cmocka_unit_test(stix_hostile_patterns_are_refused_not_crashed),
 		cmocka_unit_test(stix_100k_indicator_bundle_loads),
+		cmocka_unit_test(stix_large_bundle_read_on_two_threads_as_in_one_pass),
 		cmocka_unit_test(misp_event_attributes_and_objects),
 		cmocka_unit_test(misp_ip_port_and_filename_hash),
 		cmocka_unit_test(misp_feed_folder_with_manifest),
