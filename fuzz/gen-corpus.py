@@ -243,6 +243,24 @@ def _():
 		   b"<div style=\"background:url(" + b"(" * 5000 + b"\">z</div><style>\\", b"text/html")
 
 
+@seed("html-style-cut-and-whitespace-edges.eml")
+def _():
+	# What html.c's guard cuts (long style sheets) and shortens (whitespace
+	# between tags), where gumbo's tokenizer is in another state than the
+	# guard believes: select, svg, a bogus comment, a doubly escaped script,
+	# an end tag at the very end, a sheet never closed.
+	pad = b"/* " + b"padding " * 12 + b"*/"
+	return msg(b"<html>\r\n   <head>\n\n<style>.a{display:none}" + pad + b"</STYLE\t>\n   \n"
+		   b"<style>b{background:url(http://cut.example/1)}" + pad + b"</style/>"
+		   b"<select>   <style>" + pad + b"<img src=http://in-select.example/></style>  </select>"
+		   b"<svg>  <style>" + pad + b"</style>  <a href=http://svg.example/>  x  </a></svg>"
+		   b"<?x <style>" + pad + b"</style> ?>   <script><!--<script>   </script>  <style>" + pad
+		   + b"</style>--></script>\r\r\r<style>Q&A" + pad + b"</style>"
+		   b"<textarea>   <b>   </b>   </textarea><pre>\n\n   <a href=http://pre.example/>p</a></pre>"
+		   b"<style>" + pad * 40 + b"</style>" * 3 + b"<a href=http://end.example/>e</a>   \n \n"
+		   b"<style>" + pad + b"</style", b"text/html")
+
+
 @seed("srcset-garbage.eml")
 def _():
 	return msg(b"<img srcset=\",,,, ,\"><img srcset=\"http://s1.example/a.png 1x,http://s2.example/b.png 2x,,"

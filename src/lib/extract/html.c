@@ -459,6 +459,7 @@ typedef struct style_cut {
 	size_t at;
 	const char *css;
 	size_t len;
+	char *owned; /* css, when it is a copy with gumbo's line breaks */
 } style_cut;
 
 typedef struct style_cuts {
@@ -1163,6 +1164,9 @@ static size_t style_cut_end(const char *s, size_t n, size_t from)
 	return e;
 }
 
+/* Records a sheet cut out at `at`. gumbo reads "\r\n" and a lone "\r" as
+ * "\n" (the CSS reader counts on it: a backslash before a line break
+ * continues a string); a sheet holding '\r' is kept as such a copy. */
 static int cut_push(style_cuts *c, size_t at, const char *css, size_t len)
 {
 	if (c->len == c->cap) {
@@ -1173,8 +1177,31 @@ static int cut_push(style_cuts *c, size_t at, const char *css, size_t len)
 		c->v = v;
 		c->cap = cap;
 	}
-	c->v[c->len++] = (style_cut){at, css, len};
+	char *owned = NULL;
+	if (memchr(css, '\r', len)) {
+		if (!(owned = malloc(len + 1)))
+			return VIGIL_ENOMEM;
+		size_t n = 0;
+		for (size_t i = 0; i < len; i++) {
+			if (css[i] != '\r')
+				owned[n++] = css[i];
+			else if (i + 1 >= len || css[i + 1] != '\n')
+				owned[n++] = '\n';
+		}
+		owned[n] = '\0';
+		css = owned;
+		len = n;
+	}
+	c->v[c->len++] = (style_cut){at, css, len, owned};
 	return 0;
+}
+
+static void cuts_free(style_cuts *c)
+{
+	for (size_t i = 0; i < c->len; i++)
+		free(c->v[i].owned);
+	free(c->v);
+	*c = (style_cuts){0};
 }
 
 /* Prepares HTML for gumbo. When needed, returns in *out (malloc'd) a copy
@@ -1384,8 +1411,7 @@ static int guard_html(vigil_message *msg, const char **html, size_t *len, char *
 	if (rc || !*guarded) {
 		free(*guarded);
 		*guarded = NULL;
-		free(cuts->v);
-		*cuts = (style_cuts){0};
+		cuts_free(cuts);
 		return rc;
 	}
 	*html = *guarded;
@@ -1409,7 +1435,7 @@ static int walk_conditional(walk *w, const char *html, size_t len, unsigned hidd
 	GumboOutput *out = gumbo_parse_with_options(&opts, html, len);
 	if (!out) {
 		free(guarded);
-		free(cuts.v);
+		cuts_free(&cuts);
 		return VIGIL_ENOMEM;
 	}
 	walk sub = *w;
@@ -1418,7 +1444,7 @@ static int walk_conditional(walk *w, const char *html, size_t len, unsigned hidd
 	rc = walk_tree(&sub, out->document, hidden);
 	gumbo_destroy_output(&opts, out);
 	free(guarded);
-	free(cuts.v);
+	cuts_free(&cuts);
 	return rc;
 }
 
@@ -1454,7 +1480,7 @@ int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_
 		if (scratch)
 			vigil_scratch_reset(scratch);
 		free(guarded);
-		free(cuts.v);
+		cuts_free(&cuts);
 		return VIGIL_ENOMEM;
 	}
 	walk w = {.msg = msg, .sc = sc, .part = part, .nested = nested, .cuts = &cuts};
@@ -1471,6 +1497,6 @@ int html__extract(vigil_message *msg, vigil_scanner *sc, const char *html, size_
 	if (scratch)
 		vigil_scratch_reset(scratch);
 	free(guarded);
-	free(cuts.v);
+	cuts_free(&cuts);
 	return rc;
 }

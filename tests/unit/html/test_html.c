@@ -177,6 +177,25 @@ static void html_style_sheets_long_short_and_odd_all_apply(void **state)
 	assert_int_equal(f->msg->urls.len, 6);
 }
 
+/* A sheet read from the HTML as given still sees line breaks as gumbo
+ * gives them ("\r\n" and "\r" as "\n"): a backslash before one continues
+ * a CSS string. */
+static void html_style_sheet_with_crlf_reads_as_gumbo_gives_it(void **state)
+{
+	fixture *f = *state;
+	html(f, "<style>/* a sheet long enough to be read from the HTML as given */\r\n"
+		".a{background:url('https://t.example/x\\\r\ny.png')}\r\n"
+		".b{background:url('https://t.example/p\\\rq.png')}\r\n"
+		".c{content:\"a\\\r\nb\"} .d{background:url(https://t.example/after.png)}\r\n"
+		".gone{display:none}\r</style><div class=gone><img src=\"https://t.example/h\"></div>");
+	assert_true(has_url(f, "https://t.example/xy.png"));
+	assert_true(has_url(f, "https://t.example/pq.png"));
+	/* the string ends at its quote, not at the line break it continues over */
+	assert_true(has_url(f, "https://t.example/after.png"));
+	assert_int_equal(url_raw(f, "https://t.example/h")->hidden,
+		VIGIL_HIDDEN_ANCESTOR | VIGIL_HIDDEN_DISPLAY);
+}
+
 /* Whitespace between tags is shortened before gumbo reads it (html.c's
  * guard): link text, tables and hidden context come out as they would. */
 static void html_whitespace_between_tags_changes_nothing_read(void **state)
@@ -455,6 +474,7 @@ int main(void)
 		T(html_srcset_yields_each_candidate),
 		T(html_style_block_class_hiding_applies),
 		T(html_style_sheets_long_short_and_odd_all_apply),
+		T(html_style_sheet_with_crlf_reads_as_gumbo_gives_it),
 		T(html_whitespace_between_tags_changes_nothing_read),
 		T(html_max_height_zero_overflow_hidden_clips_children),
 		T(html_css_backgrounds_inline_and_sheet),
