@@ -1204,6 +1204,18 @@ static void cuts_free(style_cuts *c)
 	*c = (style_cuts){0};
 }
 
+/* Appends s[*copied, upto) to the guard's copy *o (of at most n bytes,
+ * made on first use); *copied becomes upto. */
+static int copy_upto(char **o, size_t *ol, const char *s, size_t n, size_t *copied, size_t upto)
+{
+	if (!*o && !(*o = malloc(n + 1)))
+		return VIGIL_ENOMEM;
+	memcpy(*o + *ol, s + *copied, upto - *copied);
+	*ol += upto - *copied;
+	*copied = upto;
+	return 0;
+}
+
 /* Prepares HTML for gumbo. When needed, returns in *out (malloc'd) a copy
  * with over-deep tags dropped (*dropped set), style sheets cut out (in
  * `cuts`: see style_cut) and whitespace between tags shortened, else
@@ -1310,13 +1322,8 @@ static int depth_guard(const char *s, size_t n, char **out, size_t *out_len, boo
 			if (cut_end) {
 				/* The start tag is kept, the mark replaces the sheet,
 				 * the end tag is read next. */
-				if (!o && !(o = malloc(n + 1))) {
-					rc = VIGIL_ENOMEM;
-					break;
-				}
-				memcpy(o + ol, s + copied, after - copied);
-				ol += after - copied;
-				if ((rc = cut_push(cuts, ol, s + after, cut_end - after)))
+				if ((rc = copy_upto(&o, &ol, s, n, &copied, after)) ||
+					(rc = cut_push(cuts, ol, s + after, cut_end - after)))
 					break;
 				memcpy(o + ol, STYLE_MARK, sizeof(STYLE_MARK) - 1);
 				ol += sizeof(STYLE_MARK) - 1;
@@ -1333,12 +1340,8 @@ static int depth_guard(const char *s, size_t n, char **out, size_t *out_len, boo
 		}
 		if (drop) {
 			*dropped = true;
-			if (!o && !(o = malloc(n + 1))) {
-				rc = VIGIL_ENOMEM;
+			if ((rc = copy_upto(&o, &ol, s, n, &copied, j)))
 				break;
-			}
-			memcpy(o + ol, s + copied, j - copied);
-			ol += j - copied;
 			copied = after;
 		}
 		/* Whitespace between this tag and the next, past its first
@@ -1352,12 +1355,8 @@ static int depth_guard(const char *s, size_t n, char **out, size_t *out_len, boo
 				s[next] == '\r'))
 				next++;
 			if (next - after >= 2 && next < n && s[next] == '<') {
-				if (!o && !(o = malloc(n + 1))) {
-					rc = VIGIL_ENOMEM;
+				if ((rc = copy_upto(&o, &ol, s, n, &copied, after + 1)))
 					break;
-				}
-				memcpy(o + ol, s + copied, after + 1 - copied);
-				ol += after + 1 - copied;
 				copied = after = next;
 			}
 		}

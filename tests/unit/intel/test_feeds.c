@@ -366,6 +366,25 @@ static char *split_bundle(int bad, int bad_at, size_t *len)
 	return b;
 }
 
+/* Loads split_bundle(bad, 35000): refused with `want` in the error, and
+ * nothing of it loaded. */
+static void refused_split_bundle(int bad, const char *want)
+{
+	size_t n;
+	char *b = split_bundle(bad, 35000, &n);
+	const char *p = temp_file(b, n);
+	free(b);
+	vigil_intel_set *s = intel__set_new();
+	char err[512];
+	int rc = intel__load_feed(s, p, VIGIL_FEED_AUTO, NULL, NULL, NULL, err, sizeof(err));
+	unlink(p);
+	assert_int_equal(rc, VIGIL_EPARSE);
+	if (!strstr(err, want))
+		fail_msg("error: %s", err);
+	assert_int_equal(s->items.len, 0);
+	intel__set_free(s);
+}
+
 static void stix_large_bundle_read_on_two_threads_as_in_one_pass(void **state)
 {
 	(void)state;
@@ -408,30 +427,9 @@ static void stix_large_bundle_read_on_two_threads_as_in_one_pass(void **state)
 	intel__set_free(s);
 
 	/* An error in the second half: the first error in object order,
-	 * with its id, and nothing loaded. */
-	b = split_bundle(1, 35000, &n);
-	p = temp_file(b, n);
-	free(b);
-	s = intel__set_new();
-	rc = intel__load_feed(s, p, VIGIL_FEED_AUTO, NULL, NULL, NULL, err, sizeof(err));
-	unlink(p);
-	assert_int_equal(rc, VIGIL_EPARSE);
-	if (!strstr(err, "indicator--00035000: bad pattern"))
-		fail_msg("error: %s", err);
-	assert_int_equal(s->items.len, 0);
-	intel__set_free(s);
-
-	b = split_bundle(2, 35000, &n);
-	p = temp_file(b, n);
-	free(b);
-	s = intel__set_new();
-	rc = intel__load_feed(s, p, VIGIL_FEED_AUTO, NULL, NULL, NULL, err, sizeof(err));
-	unlink(p);
-	assert_int_equal(rc, VIGIL_EPARSE);
-	if (!strstr(err, ":35002:")) /* object i is on line i + 2 */
-		fail_msg("error: %s", err);
-	assert_int_equal(s->items.len, 0);
-	intel__set_free(s);
+	 * with its id or line, and nothing loaded. */
+	refused_split_bundle(1, "indicator--00035000: bad pattern");
+	refused_split_bundle(2, ":35002:"); /* object i is on line i + 2 */
 }
 
 /* ---- MISP ------------------------------------------------------------- */
