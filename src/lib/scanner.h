@@ -44,6 +44,9 @@ struct vigil_scanner {
 	/* VIGIL_GMIME_WARNINGS=always, read when the scanner is made: every
 	 * message parsed with GMime's warnings (mime/parse.c) */
 	bool gmime_warnings_always;
+	/* vigil_scan() calls so far: tells one message from the next (the YARA
+	 * budget is per message; a hunt's second pass is the same message) */
+	uint64_t messages;
 	char err[512];
 };
 

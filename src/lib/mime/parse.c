@@ -952,6 +952,7 @@ int vigil_scan(vigil_message **out, vigil_scanner *sc, const vigil_raw_message *
 	*out = NULL;
 	if (!raw || (!raw->data && raw->len))
 		return scanner__fail(sc, VIGIL_EINVAL, "no message given");
+	sc->messages++;
 	int rc = 0;
 	const vigil_intel_prefilter *pf = hunt_prefilter(sc, &rc);
 	if (rc)

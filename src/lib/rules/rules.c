@@ -30,14 +30,10 @@ struct vigil_rules {
 
 struct vigil_rules_scanner {
 	YR_SCANNER *yr;
-	/* The time budget is per message: which message the last scan was of,
-	 * and how long its scans took so far. A message is recognised by its
-	 * address, its hash and its part numbers, which only grow during one
-	 * walk: a new message allocated where the last one was freed starts
-	 * again from a lower part. */
-	const vigil_message *last_msg;
-	char last_sha256[65];
-	int last_part;
+	/* The time budget is per message: which of the scanner's messages
+	 * (vigil_scanner's `messages`) the last scan was of, and how long its
+	 * scans took so far. */
+	uint64_t last_message;
 	double spent;
 	/* what the match callback needs, set before each scan */
 	vigil_message *msg;
@@ -579,7 +575,6 @@ static int scanner_get(vigil_rules_scanner **out, vigil_scanner *sc)
 	 * findings do not list offsets. */
 	yr_scanner_set_flags(rs->yr, SCAN_FLAGS_FAST_MODE);
 	yr_scanner_set_callback(rs->yr, on_scan_message, rs);
-	rs->last_part = -1;
 	*out = sc->rules_scanner = rs;
 	return 0;
 }
@@ -593,13 +588,10 @@ int rules__scan(vigil_message *msg, vigil_scanner *sc, const char *what, int par
 	int rc = scanner_get(&rs, sc);
 	if (rc)
 		return rc;
-	if (rs->last_msg != msg || part <= rs->last_part ||
-		memcmp(rs->last_sha256, msg->sha256, sizeof(rs->last_sha256)) != 0) {
-		rs->last_msg = msg;
-		memcpy(rs->last_sha256, msg->sha256, sizeof(rs->last_sha256));
+	if (rs->last_message != sc->messages) {
+		rs->last_message = sc->messages;
 		rs->spent = 0;
 	}
-	rs->last_part = part;
 	double left = RULES_MESSAGE_TIMEOUT_SECONDS - rs->spent;
 	if (left <= 0)
 		return message__partial(msg, "YARA rules stopped: %d s per message spent",

@@ -398,6 +398,19 @@ static void rules_timeout_marks_message_partial(void **state)
 	m = test_scan(e, msg_clean);
 	assert_false(m->partial);
 	vigil_message_free(m);
+	/* Also when its first scanned part comes after the slow message's
+	 * last one (it was once told from the last message by its address and
+	 * part numbers, and a message allocated where the last one was freed,
+	 * first leaf at part 3, found the budget spent). */
+	vigil_message_free(test_scan(e, s->str));
+	m = test_scan(e, "From: a@example.org\r\nSubject: nested\r\nMIME-Version: 1.0\r\n"
+			 "Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n"
+			 "--x\r\nContent-Type: multipart/alternative; boundary=\"y\"\r\n\r\n"
+			 "--y\r\nContent-Type: multipart/related; boundary=\"z\"\r\n\r\n"
+			 "--z\r\nContent-Type: text/plain\r\n\r\nhello\r\n--z--\r\n--y--\r\n--x--\r\n");
+	assert_false(has_partial_reason(m, "YARA rules stopped"));
+	assert_false(m->partial);
+	vigil_message_free(m);
 	g_string_free(s, TRUE);
 	test_env_free(e);
 }
