@@ -35,6 +35,9 @@ SKIP = 77  # meson's "skipped" status
 ETC = "/etc/postfix"
 MAIN_CF = os.path.join(ETC, "main.cf")
 LOCK = os.path.join(ETC, ".vigil-harness.lock")
+# Held from choosing a port until the instance answers on it: two instances
+# started at once (two test runs on one machine) must not pick the same one.
+START_LOCK = os.path.join(ETC, ".vigil-harness-start.lock")
 # What main.cf was before any instance touched it (None: it did not exist).
 SAVED = os.path.join(ETC, ".vigil-harness.saved")
 POSTFIX = "/usr/sbin/postfix"
@@ -139,36 +142,38 @@ class Postfix:
         why = available()
         if why:
             raise PostfixError(why)
-        if self.port is None:
-            self.port = free_port()
-        if self.dir is None:
-            self.dir = tempfile.mkdtemp(prefix="vigil-postfix-")
-        self.dir = os.path.realpath(self.dir)
-        os.chmod(self.dir, 0o755)
-        self.confdir = os.path.join(self.dir, "etc")
-        self.queue = os.path.join(self.dir, "queue")
-        self.data = os.path.join(self.dir, "data")
-        self.mailbase = os.path.join(self.dir, "mail")
-        self.maildir = os.path.join(self.mailbase, "catchall")
-        self.log = os.path.join(self.dir, "postfix.log")
-        for d in (self.confdir, self.queue, self.data, self.mailbase):
-            os.makedirs(d, exist_ok=True)
-        os.chown(self.data, _uid("postfix"), -1)
-        os.chown(self.mailbase, 65534, 65534)
-        open(self.log, "a").close()
-        os.chown(self.log, _uid("postfix"), -1)
-        self._write_main_cf(milter, default_action, extra or {})
-        self._write_master_cf()
-        _edit_alternate_dirs(add=self.confdir)
-        try:
-            self._postfix("set-permissions")
-            self._postfix("check")
-            self._postfix("start")
-            self.running = True
-            self._wait_listening()
-        except Exception:
-            self.stop(keep=True)
-            raise
+        with open(START_LOCK, "a") as start_lock:
+            fcntl.flock(start_lock, fcntl.LOCK_EX)
+            if self.port is None:
+                self.port = free_port()
+            if self.dir is None:
+                self.dir = tempfile.mkdtemp(prefix="vigil-postfix-")
+            self.dir = os.path.realpath(self.dir)
+            os.chmod(self.dir, 0o755)
+            self.confdir = os.path.join(self.dir, "etc")
+            self.queue = os.path.join(self.dir, "queue")
+            self.data = os.path.join(self.dir, "data")
+            self.mailbase = os.path.join(self.dir, "mail")
+            self.maildir = os.path.join(self.mailbase, "catchall")
+            self.log = os.path.join(self.dir, "postfix.log")
+            for d in (self.confdir, self.queue, self.data, self.mailbase):
+                os.makedirs(d, exist_ok=True)
+            os.chown(self.data, _uid("postfix"), -1)
+            os.chown(self.mailbase, 65534, 65534)
+            open(self.log, "a").close()
+            os.chown(self.log, _uid("postfix"), -1)
+            self._write_main_cf(milter, default_action, extra or {})
+            self._write_master_cf()
+            _edit_alternate_dirs(add=self.confdir)
+            try:
+                self._postfix("set-permissions")
+                self._postfix("check")
+                self._postfix("start")
+                self.running = True
+                self._wait_listening()
+            except Exception:
+                self.stop(keep=True)
+                raise
         return self
 
     def stop(self, keep=False):
@@ -306,6 +311,9 @@ class Postfix:
             "maillog_file": self.log,
             "maillog_file_prefixes": f"/var, /dev/stdout, {self.dir}",
             "syslog_name": f"postfix-test-{self.port}",
+            # Its greeting names its directory: _wait_listening() knows it
+            # from another instance's.
+            "smtpd_banner": f"$myhostname ESMTP {os.path.basename(self.dir)}",
             "milter_protocol": "6",
             "milter_default_action": default_action,
         }
@@ -355,8 +363,12 @@ class Postfix:
         while time.time() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    if s.recv(512).startswith(b"220"):
-                        return
+                    greeting = s.recv(512)
+                    if greeting.startswith(b"220"):
+                        if os.path.basename(self.dir).encode() in greeting:
+                            return
+                        raise PostfixError(f"127.0.0.1:{self.port} answers for another "
+                                           f"Postfix: {greeting[:200]!r}")
             except OSError:
                 time.sleep(0.05)
         raise PostfixError(f"Postfix does not answer on 127.0.0.1:{self.port}" + self._tail())
