@@ -1157,8 +1157,10 @@ static size_t style_cut_end(const char *s, size_t n, size_t from)
 	if (!lt)
 		return 0;
 	size_t e = (size_t)(lt - s);
+	/* gumbo ends the sheet at "</style" only before whitespace, '/' or '>'
+	 * (strchr() would also find the NUL that ends its set). */
 	if (e - from < STYLE_CUT_MIN || e + 8 > n || strncasecmp(lt, "</style", 7) != 0 ||
-		!strchr("\t\n\f\r />", lt[7]) || memchr(s + from, '&', e - from) ||
+		!lt[7] || !strchr("\t\n\f\r />", lt[7]) || memchr(s + from, '&', e - from) ||
 		memchr(s + from, '\0', e - from))
 		return 0;
 	return e;

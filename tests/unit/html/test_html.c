@@ -198,6 +198,18 @@ static void html_style_sheet_with_crlf_reads_as_gumbo_gives_it(void **state)
 
 /* Whitespace between tags is shortened before gumbo reads it (html.c's
  * guard): link text, tables and hidden context come out as they would. */
+/* "</style" followed by a NUL does not end a sheet for gumbo: the sheet
+ * runs on to the real end tag, and its rules still apply. */
+static void html_style_end_tag_before_nul_does_not_end_the_sheet(void **state)
+{
+	fixture *f = *state;
+	static const char doc[] = "<style>.gone{display:none} /* padding padding padding padding padding */"
+				  "</style\0 x</style><div class=gone><img src=\"https://t.example/n\"></div>";
+	assert_int_equal(html__extract(f->msg, f->env->sc, doc, sizeof(doc) - 1, 1, 0), 0);
+	assert_int_equal(url_raw(f, "https://t.example/n")->hidden,
+		VIGIL_HIDDEN_ANCESTOR | VIGIL_HIDDEN_DISPLAY);
+}
+
 static void html_whitespace_between_tags_changes_nothing_read(void **state)
 {
 	fixture *f = *state;
@@ -476,6 +488,7 @@ int main(void)
 		T(html_style_sheets_long_short_and_odd_all_apply),
 		T(html_style_sheet_with_crlf_reads_as_gumbo_gives_it),
 		T(html_whitespace_between_tags_changes_nothing_read),
+		T(html_style_end_tag_before_nul_does_not_end_the_sheet),
 		T(html_max_height_zero_overflow_hidden_clips_children),
 		T(html_css_backgrounds_inline_and_sheet),
 		T(html_link_text_names_other_host),
