@@ -888,9 +888,12 @@ static int indicator_passes(stix_state *S, const char *arr, const char *e)
 	if (mid) {
 		h.f = (intel_feed){.set = intel__set_new(), .path = S->f->path, .warn = half_warn,
 			.warn_ud = &h, .err = h.err, .err_size = sizeof(h.err)};
-		h.S = (stix_state){.f = &h.f, .actors = S->actors, .indicates = S->indicates};
+		/* The actor maps are shared, read only: each state holds a reference. */
+		h.S = (stix_state){.f = &h.f, .actors = json_incref(S->actors),
+			.indicates = json_incref(S->indicates)};
 		threaded = h.f.set && pthread_create(&th, NULL, half_main, &h) == 0;
 		if (!threaded) {
+			state_free(&h.S);
 			intel__set_free(h.f.set);
 			mid = NULL;
 		}
@@ -917,9 +920,7 @@ static int indicator_passes(stix_state *S, const char *arr, const char *e)
 	for (size_t k = 0; k < h.n_warnings; k++)
 		free(h.warnings[k]);
 	free(h.warnings);
-	free(h.S.P.b);
-	free(h.S.scratch);
-	free(h.S.labels);
+	state_free(&h.S);
 	intel__set_free(h.f.set);
 	return rc;
 }
