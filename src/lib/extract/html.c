@@ -14,6 +14,7 @@
 #include "extract/css.h"
 #include "extract/extract.h"
 #include "extract/html_internal.h"
+#include "util/text.h"
 #include "vigil_limits.h"
 
 /* Elements a link text walk visits at most: a link wrapping a whole
@@ -1183,16 +1184,9 @@ static int cut_push(style_cuts *c, size_t at, const char *css, size_t len)
 	if (memchr(css, '\r', len)) {
 		if (!(owned = malloc(len + 1)))
 			return VIGIL_ENOMEM;
-		size_t n = 0;
-		for (size_t i = 0; i < len; i++) {
-			if (css[i] != '\r')
-				owned[n++] = css[i];
-			else if (i + 1 >= len || css[i + 1] != '\n')
-				owned[n++] = '\n';
-		}
-		owned[n] = '\0';
+		len = text__lf_breaks(owned, css, len);
+		owned[len] = '\0';
 		css = owned;
-		len = n;
 	}
 	c->v[c->len++] = (style_cut){at, css, len, owned};
 	return 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "notify/notify.h"
+#include "util/text.h"
 #include "vigil_limits.h"
 
 const char *const notify__placeholder_names[PH__COUNT] = {
@@ -185,16 +186,9 @@ int vigil_notify_template_load(vigil_notify_template **out, const char *path, ch
 		return rc;
 	}
 	/* CRLF and CR line ends (a template edited on Windows) become LF. */
-	GString *norm = g_string_sized_new(strlen(text));
-	for (const char *c = text; *c; c++) {
-		if (*c == '\r') {
-			g_string_append_c(norm, '\n');
-			if (c[1] == '\n')
-				c++;
-		} else {
-			g_string_append_c(norm, *c);
-		}
-	}
+	size_t text_len = strlen(text);
+	GString *norm = g_string_sized_new(text_len);
+	g_string_set_size(norm, text__lf_breaks(norm->str, text, text_len));
 	g_free(text);
 
 	/* "#" comment lines, then "Subject: ...", then an empty line, then the
